@@ -1,0 +1,142 @@
+"""What the CLI needs besides parsing: the environment, error translation, output."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from regie.clock import AMSTERDAM, Clock, FixedClock, SystemClock
+from regie.engine.storage import Database, database_url, require_schema
+from regie.errors import RegieError, UsageError
+
+INTERNAL_ERROR = 70
+
+
+class Env:
+    """Settings of one CLI call, built from options and the environment (no globals)."""
+
+    def __init__(self, db: str | None) -> None:
+        self.db_url = database_url(db)
+        self._db: Database | None = None
+        self.clock = clock_from_env()
+
+    def database(self, *, require: bool = True) -> Database:
+        if self._db is None:
+            self._db = Database(self.db_url)
+        if require:
+            require_schema(self._db)
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.dispose()
+
+
+def clock_from_env() -> Clock:
+    """``REGIE_NOW`` (ISO time; naive means Europe/Amsterdam) fixes the clock, for
+    rehearsals and tests; otherwise the system clock."""
+    value = os.environ.get("REGIE_NOW")
+    if not value:
+        return SystemClock()
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"REGIE_NOW={value!r} is not an ISO date-time, e.g. "
+                         "2027-01-12T14:30") from None
+    return FixedClock(at if at.tzinfo else at.replace(tzinfo=AMSTERDAM))
+
+
+def acting_person(value: str | None) -> str | None:
+    return value or os.environ.get("REGIE_USER") or None
+
+
+class RegieClickError(click.ClickException):
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"regie: error: {self.format_message()}", err=True)
+
+
+class RegieGroup(click.Group):
+    """Turns RegieError (and any bug) into one clean line and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RegieError as exc:
+            raise RegieClickError(str(exc), exc.exit_code) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            raise click.Abort() from None
+        except Exception as exc:  # a bug: say so in one line, details on request
+            if os.environ.get("REGIE_DEBUG"):
+                traceback.print_exc()
+            first_line = (str(exc).splitlines() or [""])[0][:240]
+            raise RegieClickError(
+                f"internal error ({type(exc).__name__}: {first_line}); nothing was changed; "
+                "set REGIE_DEBUG=1 to see details and please report it",
+                INTERNAL_ERROR,
+            ) from None
+
+
+def emit_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    t = Table(title=title, title_justify="left")
+    for col in columns:
+        t.add_column(col, overflow="fold")
+    for row in rows:
+        t.add_row(*("" if v is None else str(v) for v in row))
+    console().print(t)
+
+
+def say(text: str) -> None:
+    click.echo(text)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    raise RegieClickError(message, code)
+
+
+pass_env = click.make_pass_decorator(Env)
+as_option = click.option(
+    "--as", "as_", metavar="PERSON", help="Act as this person (default: env REGIE_USER)."
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+meeting_option = click.option(
+    "--meeting", metavar="MEETING", help="Put it on this meeting instead of the next open one."
+)
+
+
+def service(env: Env, fn: Callable[..., Any], **kwargs: Any) -> Any:
+    """Run one write service in its own session (the service commits)."""
+    with env.database().session() as session:
+        return fn(session=session, clock=env.clock, **kwargs)
+
+
+def reader(env: Env, fn: Callable[..., Any], **kwargs: Any) -> Any:
+    """Run one read service in a read-only transaction."""
+    with env.database().session(write=False) as session:
+        return fn(session=session, **kwargs)
+
+
+def is_tty() -> bool:
+    return sys.stderr.isatty()

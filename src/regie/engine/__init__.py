@@ -1,0 +1,1 @@
+"""The engine: domain tables, storage, state machines, services and the audit trail."""

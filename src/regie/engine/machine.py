@@ -1,0 +1,115 @@
+"""Workflow definitions compiled into `transitions` state machines.
+
+One shared machine per workflow version (by digest), built once; a proposal is attached
+for a single operation with its stored state and detached afterwards (LIBNOTES §1), so
+memory does not grow with the number of proposals processed.
+
+States: the workflow's stages, plus ``awaiting_confirmation``, ``decided`` and
+``withdrawn``. Triggers: ``advance`` and ``return`` (guarded by the target stage),
+``defer``, ``withdraw``, ``decide`` (final stage only), ``amend`` and ``confirm``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from transitions import Machine, MachineError
+
+from regie.workflows.definition import Workflow
+
+AWAITING = "awaiting_confirmation"
+DECIDED = "decided"
+WITHDRAWN = "withdrawn"
+CLOSED_STATES = (DECIDED, WITHDRAWN)
+MOVES = ("advance", "return", "defer", "withdraw", "decide", "amend", "confirm")
+
+
+class ProposalModel:
+    """What the machine sees of a proposal: just its state (SQLModel rows can't be models)."""
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+
+
+def _target_is(stage: str) -> Callable[..., bool]:
+    def check(*_args: Any, target: str | None = None, **_kwargs: Any) -> bool:
+        return target == stage
+
+    check.__name__ = f"target_is_{stage}"
+    return check
+
+
+class CompiledWorkflow:
+    """A workflow and its one shared `transitions` machine."""
+
+    def __init__(self, workflow: Workflow) -> None:
+        self.workflow = workflow
+        stages = [s.id for s in workflow.stages]
+        self.states = [*stages, AWAITING, DECIDED, WITHDRAWN]
+        transitions: list[dict[str, Any]] = []
+        for src, dst in workflow.advance:
+            transitions.append(
+                {"trigger": "advance", "source": src, "dest": dst, "conditions": _target_is(dst)}
+            )
+        for src, dst in workflow.returns:
+            transitions.append(
+                {"trigger": "return", "source": src, "dest": dst, "conditions": _target_is(dst)}
+            )
+        for stage in workflow.defer:
+            transitions.append({"trigger": "defer", "source": stage, "dest": stage})
+        for stage in workflow.withdraw:
+            transitions.append({"trigger": "withdraw", "source": stage, "dest": WITHDRAWN})
+        transitions.append({"trigger": "decide", "source": workflow.final, "dest": AWAITING})
+        transitions.append({"trigger": "amend", "source": AWAITING, "dest": AWAITING})
+        transitions.append({"trigger": "confirm", "source": AWAITING, "dest": DECIDED})
+        self.machine = Machine(
+            model=None,
+            states=self.states,
+            transitions=transitions,
+            initial=workflow.start,
+            auto_transitions=False,
+        )
+
+    @contextmanager
+    def attached(self, state: str) -> Iterator[ProposalModel]:
+        model = ProposalModel(state)
+        self.machine.add_model(model, initial=state)
+        try:
+            yield model
+        finally:
+            self.machine.remove_model(model)
+
+    def fire(self, state: str, move: str, target: str | None = None) -> str | None:
+        """The state after ``move``; None if the move is not allowed (or its guard fails)."""
+        if state not in self.states:
+            return None
+        with self.attached(state) as model:
+            try:
+                ok = model.trigger(move, target=target)  # type: ignore[attr-defined]
+            except MachineError:
+                return None
+            return model.state if ok else None
+
+    def moves_from(self, state: str) -> list[str]:
+        """Trigger names defined from ``state`` (guards not evaluated)."""
+        if state not in self.states:
+            return []
+        return sorted(t for t in self.machine.get_triggers(state) if t in MOVES)
+
+    def targets(self, state: str, move: str) -> list[str]:
+        """Stages ``move`` may lead to from ``state`` (for advance and return)."""
+        pairs = self.workflow.advance if move == "advance" else self.workflow.returns
+        return [dst for src, dst in pairs if src == state]
+
+
+_CACHE: dict[str, CompiledWorkflow] = {}
+
+
+def compiled(workflow: Workflow) -> CompiledWorkflow:
+    """The shared machine for this exact workflow text."""
+    found = _CACHE.get(workflow.digest)
+    if found is None:
+        found = _CACHE[workflow.digest] = CompiledWorkflow(workflow)
+    return found

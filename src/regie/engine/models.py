@@ -1,0 +1,197 @@
+"""Database tables (SQLModel). The schema is owned by the Alembic migrations in
+``engine/migrations``; these classes describe it for reads and for autogenerate.
+
+Times are stored as naive UTC. Ids of people, parties, bodies and meetings come from the
+region config; proposal ids are ``P-<year>-<nnn>``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from pydantic import NaiveDatetime as datetime  # stored as naive UTC
+from sqlmodel import Field, SQLModel
+
+
+class Party(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    name: str
+    kind: str
+
+
+class Person(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    name: str
+    email: str
+    party_id: str = Field(foreign_key="party.id")
+    language: str = "nl"
+    digest: bool = False
+    active: bool = True
+
+
+class Body(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    name: str
+    kind: str = Field(index=True)
+    chair_id: str = Field(foreign_key="person.id")
+    deadline_working_days: int = 5
+    party_id: str | None = Field(default=None, foreign_key="party.id")
+    active: bool = True
+
+
+class BodyMember(SQLModel, table=True):
+    __tablename__ = "body_member"
+    body_id: str = Field(foreign_key="body.id", primary_key=True)
+    person_id: str = Field(foreign_key="person.id", primary_key=True)
+
+
+class Mandate(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: str = Field(foreign_key="person.id", index=True)
+    party_id: str = Field(foreign_key="party.id")
+    body_id: str = Field(foreign_key="body.id")
+    valid_from: date
+    valid_until: date | None = None
+
+
+class Substitute(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    party_id: str = Field(foreign_key="party.id")
+    body_id: str = Field(foreign_key="body.id")
+    person_id: str = Field(foreign_key="person.id")
+
+
+class FocusPoint(SQLModel, table=True):
+    __tablename__ = "focus_point"
+    id: str = Field(primary_key=True)
+    title_nl: str
+    title_en: str
+
+
+class RegionSetting(SQLModel, table=True):
+    """Key/value facts of the region (name, coordinator, calendar), JSON values."""
+
+    __tablename__ = "region_setting"
+    key: str = Field(primary_key=True)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class Meeting(SQLModel, table=True):
+    __table_args__ = (Index("ix_meeting_body_start", "body_id", "starts_at"),)
+    id: str = Field(primary_key=True)
+    body_id: str = Field(foreign_key="body.id")
+    starts_at: datetime
+    ends_at: datetime
+    location: str = ""
+    status: str = "scheduled"  # scheduled | cancelled
+    sequence: int = 0  # raised on every change (calendar invites)
+
+
+class WorkflowVersion(SQLModel, table=True):
+    """Every workflow definition a proposal ever followed, by the hash of its text."""
+
+    __tablename__ = "workflow_version"
+    digest: str = Field(primary_key=True)
+    purpose: str
+    source: str
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    loaded_at: datetime
+
+
+class Proposal(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    title: str
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    purpose: str = Field(index=True)
+    workflow_digest: str = Field(foreign_key="workflow_version.digest")
+    table_id: str = Field(foreign_key="body.id")
+    focus_point: str | None = Field(default=None, foreign_key="focus_point.id")
+    admin_lead: str | None = Field(default=None, foreign_key="person.id")
+    official_lead: str | None = Field(default=None, foreign_key="person.id")
+    documents: str = "[]"  # JSON list of links
+    route: str  # JSON list of stage ids
+    stage: str = Field(index=True)
+    state: str = Field(index=True)
+    meeting_id: str | None = Field(default=None, foreign_key="meeting.id", index=True)
+    version: int = 1  # compare-and-set counter, raised by every change
+    submitted_by: str = Field(foreign_key="person.id")
+    submitted_at: datetime
+    updated_at: datetime
+
+
+class ProposalParty(SQLModel, table=True):
+    __tablename__ = "proposal_party"
+    proposal_id: str = Field(foreign_key="proposal.id", primary_key=True)
+    party_id: str = Field(foreign_key="party.id", primary_key=True)
+
+
+class AgendaItem(SQLModel, table=True):
+    """A proposal placed on a meeting; ``result`` says how it left the meeting."""
+
+    __tablename__ = "agenda_item"
+    __table_args__ = (Index("ix_agenda_item_meeting", "meeting_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: str = Field(foreign_key="meeting.id")
+    proposal_id: str = Field(foreign_key="proposal.id", index=True)
+    stage: str
+    purpose: str
+    placed_at: datetime
+    result: str | None = None  # advanced | returned | deferred | withdrawn | decided
+
+
+class Attendance(SQLModel, table=True):
+    meeting_id: str = Field(foreign_key="meeting.id", primary_key=True)
+    person_id: str = Field(foreign_key="person.id", primary_key=True)
+    party_id: str = Field(foreign_key="party.id")
+    status: str  # present | absent | substitute
+    substitute_for: str | None = Field(default=None, foreign_key="person.id")
+    recorded_by: str = Field(foreign_key="person.id")
+    recorded_at: datetime
+
+
+class PriorPosition(SQLModel, table=True):
+    __tablename__ = "prior_position"
+    meeting_id: str = Field(foreign_key="meeting.id", primary_key=True)
+    proposal_id: str = Field(foreign_key="proposal.id", primary_key=True)
+    party_id: str = Field(foreign_key="party.id", primary_key=True)
+    person_id: str = Field(foreign_key="person.id")
+    position: str = Field(sa_column=Column(Text, nullable=False))
+    recorded_at: datetime
+
+
+class Decision(SQLModel, table=True):
+    """One version of the decision text of a proposal; a new version restarts confirmation."""
+
+    proposal_id: str = Field(foreign_key="proposal.id", primary_key=True)
+    version: int = Field(primary_key=True)
+    meeting_id: str = Field(foreign_key="meeting.id")
+    outcome: str
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    override_reason: str | None = None
+    recorded_by: str = Field(foreign_key="person.id")
+    recorded_at: datetime
+    confirmed_by: str | None = Field(default=None, foreign_key="person.id")
+    confirmed_at: datetime | None = None
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only, hash-chained. UPDATE and DELETE are refused by triggers."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (UniqueConstraint("prev_hash", name="uq_audit_event_prev_hash"),)
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime
+    actor: str
+    acting_for: str | None = None
+    action: str
+    proposal_id: str | None = Field(default=None, index=True)
+    meeting_id: str | None = None
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    prev_hash: str
+    hash: str
+
+
+class Counter(SQLModel, table=True):
+    name: str = Field(primary_key=True)
+    value: int = 0

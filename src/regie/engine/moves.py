@@ -1,0 +1,294 @@
+"""Proposal services: submit, set the route, advance, return, defer, withdraw.
+
+Every function is keyword-only, takes an explicit session and clock, runs as one
+transaction (state with compare-and-set, agenda, audit event, outbox) and commits it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from regie.clock import Clock, to_local
+from regie.engine import repository as repo
+from regie.engine import roles
+from regie.engine.changes import Change, begin
+from regie.engine.machine import CLOSED_STATES, CompiledWorkflow
+from regie.engine.placement import Placement, place, stage_body
+from regie.engine.repository import ProposalRow
+from regie.errors import InvalidMove, UsageError
+
+TITLE_MAX = 200
+
+
+@dataclass(frozen=True)
+class MoveResult:
+    proposal_id: str
+    action: str
+    state: str
+    stage: str
+    meeting_id: str | None
+    meeting_starts_at: datetime | None  # naive UTC
+    late: bool
+    event_id: int
+
+    def as_dict(self) -> dict[str, object]:
+        starts = self.meeting_starts_at
+        return {
+            "proposal": self.proposal_id,
+            "action": self.action,
+            "state": self.state,
+            "stage": self.stage,
+            "meeting": self.meeting_id,
+            "meeting_starts_at": to_local(starts).isoformat() if starts else None,
+            "late": self.late,
+            "event": self.event_id,
+        }
+
+
+def allowed_moves(cw: CompiledWorkflow, p: ProposalRow) -> list[str]:
+    moves = []
+    for move in cw.moves_from(p.state):
+        if move == "advance":
+            nxt = cw.workflow.next_stage(p.route, p.state)
+            if nxt is None:
+                continue
+            moves.append(f"advance (to {nxt})")
+        elif move == "return":
+            moves.append(f"return (to {' or '.join(cw.targets(p.state, 'return'))})")
+        else:
+            moves.append(move)
+    if p.state == cw.workflow.route_setter:
+        moves.append("route")
+    return moves
+
+
+def _refuse(cw: CompiledWorkflow, p: ProposalRow, move: str, why: str = "") -> InvalidMove:
+    return InvalidMove(p.id, p.state, move, allowed_moves(cw, p), why)
+
+
+def _result(ch: Change, p: ProposalRow, action: str, pl: Placement | None, event_id: int
+            ) -> MoveResult:
+    return MoveResult(
+        p.id, action, p.state, p.stage, p.meeting_id,
+        pl.meeting.starts_at if pl else None, pl.late if pl else False, event_id,
+    )
+
+
+def _clean(text: str, what: str, *, required: bool, limit: int | None = None) -> str:
+    value = " ".join(text.split()) if limit else text.strip()
+    if required and not value:
+        raise UsageError(f"{what} is empty; give a {what}")
+    if limit and len(value) > limit:
+        raise UsageError(f"{what} is {len(value)} characters long; keep it under {limit}")
+    return value
+
+
+def submit(
+    *,
+    session: Session,
+    clock: Clock,
+    actor: str | None,
+    title: str,
+    purpose: str,
+    table: str,
+    parties: Sequence[str],
+    summary: str = "",
+    focus_point: str | None = None,
+    admin_lead: str | None = None,
+    official_lead: str | None = None,
+    documents: Sequence[str] = (),
+    meeting: str | None = None,
+) -> MoveResult:
+    """A new proposal at its originating table, on that table's next open meeting."""
+    ch = begin(session, clock, actor)
+    title = _clean(title, "title", required=True, limit=TITLE_MAX)
+    cw = repo.current_workflow(ch.tx, purpose)
+    _check_submit_refs(ch, table, parties, focus_point, (admin_lead, official_lead))
+    roles.require_member_or_coordinator(ch, table, "submit a proposal to this table")
+    year = to_local(ch.now).year
+    pid = f"P-{year}-{repo.next_proposal_number(ch.tx, year):03d}"
+    start = cw.workflow.start
+    pl = place(ch, table, chosen=meeting)
+    route = list(cw.workflow.default_route)
+    ch.tx.execute(
+        "INSERT INTO proposal (id, title, summary, purpose, workflow_digest, table_id, "
+        "focus_point, admin_lead, official_lead, documents, route, stage, state, meeting_id, "
+        "version, submitted_by, submitted_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+        (pid, title, summary.strip(), purpose, cw.workflow.digest, table, focus_point,
+         admin_lead, official_lead, json.dumps(list(documents)), json.dumps(route), start,
+         start, pl.meeting.id, ch.actor.id, ch.now, ch.now),
+    )
+    for party in sorted(set(parties)):
+        ch.tx.execute(
+            "INSERT INTO proposal_party (proposal_id, party_id) VALUES (?, ?)", (pid, party)
+        )
+    repo.open_agenda_item(ch.tx, pid, pl.meeting.id, start, purpose, ch.now)
+    ev = ch.record(
+        "submitted", proposal_id=pid, meeting_id=pl.meeting.id,
+        payload={"title": title, "purpose": purpose, "table": table,
+                 "parties": sorted(set(parties)), "route": route, "late": pl.late,
+                 "workflow": cw.workflow.digest, "focus_point": focus_point,
+                 "admin_lead": admin_lead, "official_lead": official_lead,
+                 "documents": list(documents)},
+    )
+    ch.commit()
+    p = ProposalRow(pid, title, purpose, cw.workflow.digest, table, route, start, start,
+                    pl.meeting.id, 1)
+    return _result(ch, p, "submitted", pl, ev.id)
+
+
+def _check_submit_refs(
+    ch: Change, table: str, parties: Sequence[str], focus: str | None,
+    leads: tuple[str | None, str | None],
+) -> None:
+    kind = ch.tx.scalar("SELECT kind FROM body WHERE id = ? AND active = ?", (table, True))
+    if kind != "table":
+        tables = [r[0] for r in ch.tx.all("SELECT id FROM body WHERE kind = 'table' ORDER BY id")]
+        raise UsageError(f"'{table}' is not a table; proposals start at one of: "
+                         f"{', '.join(tables)}")
+    if not parties:
+        raise UsageError("name at least one concerned party with --party")
+    for party in parties:
+        if ch.tx.one("SELECT 1 FROM party WHERE id = ?", (party,)) is None:
+            raise UsageError(f"unknown party '{party}'; see 'regie parties'")
+    if focus and ch.tx.one("SELECT 1 FROM focus_point WHERE id = ?", (focus,)) is None:
+        raise UsageError(f"unknown focus point '{focus}'; see the region config [[focus_points]]")
+    for lead in leads:
+        if lead and ch.tx.one("SELECT 1 FROM person WHERE id = ?", (lead,)) is None:
+            raise UsageError(f"unknown lead '{lead}'; leads are people from the region config")
+
+
+def _open(session: Session, clock: Clock, actor: str | None, proposal_id: str
+          ) -> tuple[Change, ProposalRow, CompiledWorkflow]:
+    ch = begin(session, clock, actor)
+    p = repo.load_proposal(ch.tx, proposal_id)
+    return ch, p, repo.workflow_for(ch.tx, p.workflow_digest)
+
+
+def _require_stage_authority(ch: Change, cw: CompiledWorkflow, p: ProposalRow, action: str
+                             ) -> str:
+    """The body the proposal is at now; its chair or the coordinator may move it."""
+    if p.state in CLOSED_STATES or p.state not in [s.id for s in cw.workflow.stages]:
+        raise _refuse(cw, p, action)
+    body = stage_body(ch, cw.workflow, p, p.state)
+    roles.require_chair_or_coordinator(ch, body, f"{action} {p.id}")
+    return body
+
+
+def set_route(
+    *, session: Session, clock: Clock, actor: str | None, proposal_id: str, route: Sequence[str]
+) -> MoveResult:
+    """The chairs' meeting sets this proposal's route, within what its workflow allows."""
+    ch, p, cw = _open(session, clock, actor, proposal_id)
+    if p.state != cw.workflow.route_setter:
+        raise _refuse(cw, p, "set the route",
+                      f"the route is set while the proposal is at '{cw.workflow.route_setter}'")
+    _require_stage_authority(ch, cw, p, "set the route of")
+    new_route = list(route)
+    cw.workflow.check_route(new_route)
+    previous = p.route
+    repo.save_move(ch.tx, p, state=p.state, stage=p.stage, meeting_id=p.meeting_id,
+                   now=ch.now, route=new_route)
+    ev = ch.record("route_set", proposal_id=p.id, meeting_id=p.meeting_id,
+                   payload={"route": new_route, "previous": previous})
+    ch.commit()
+    return _result(ch, p, "route_set", None, ev.id)
+
+
+def _require_meeting_held(ch: Change, cw: CompiledWorkflow, p: ProposalRow, move: str) -> None:
+    if p.meeting_id is None:
+        return
+    m = repo.load_meeting(ch.tx, p.meeting_id)
+    if m.starts_at > ch.now:
+        when = to_local(m.starts_at).strftime("%Y-%m-%d %H:%M")
+        raise _refuse(cw, p, move, f"it is on meeting {m.id} at {when}; it can {move} once that "
+                      "meeting has started")
+
+
+def advance(
+    *, session: Session, clock: Clock, actor: str | None, proposal_id: str,
+    meeting: str | None = None,
+) -> MoveResult:
+    """To the next stage of its route, on that body's next open meeting."""
+    ch, p, cw = _open(session, clock, actor, proposal_id)
+    _require_stage_authority(ch, cw, p, "advance")
+    target = cw.workflow.next_stage(p.route, p.state)
+    if target is None:
+        raise _refuse(cw, p, "advance", "it is at its final stage; record the outcome with "
+                      "'regie decide'")
+    _require_meeting_held(ch, cw, p, "advance")
+    new_state = cw.fire(p.state, "advance", target)
+    if new_state is None:
+        raise _refuse(cw, p, "advance")
+    pl = place(ch, stage_body(ch, cw.workflow, p, target), chosen=meeting)
+    return _finish_move(ch, p, new_state, pl, "advanced", {"from": p.state, "to": target})
+
+
+def return_(
+    *, session: Session, clock: Clock, actor: str | None, proposal_id: str, to: str,
+    reason: str = "", meeting: str | None = None,
+) -> MoveResult:
+    """Back to an earlier stage (e.g. from the AO to the table), on its next open meeting."""
+    ch, p, cw = _open(session, clock, actor, proposal_id)
+    _require_stage_authority(ch, cw, p, "return")
+    new_state = cw.fire(p.state, "return", to)
+    if new_state is None:
+        raise _refuse(cw, p, f"return to '{to}'")
+    pl = place(ch, stage_body(ch, cw.workflow, p, to), chosen=meeting)
+    return _finish_move(ch, p, new_state, pl, "returned",
+                        {"from": p.state, "to": to, "reason": reason.strip()})
+
+
+def defer(
+    *, session: Session, clock: Clock, actor: str | None, proposal_id: str,
+    reason: str = "", meeting: str | None = None,
+) -> MoveResult:
+    """To the next meeting of the same body."""
+    ch, p, cw = _open(session, clock, actor, proposal_id)
+    body = _require_stage_authority(ch, cw, p, "defer")
+    new_state = cw.fire(p.state, "defer")
+    if new_state is None:
+        raise _refuse(cw, p, "defer")
+    current = repo.load_meeting(ch.tx, p.meeting_id) if p.meeting_id else None
+    pl = place(ch, body, chosen=meeting, after=current)
+    return _finish_move(ch, p, new_state, pl, "deferred",
+                        {"stage": p.state, "from_meeting": p.meeting_id,
+                         "reason": reason.strip()})
+
+
+def _finish_move(ch: Change, p: ProposalRow, new_state: str, pl: Placement, action: str,
+                 payload: dict[str, object]) -> MoveResult:
+    old_meeting = p.meeting_id
+    repo.save_move(ch.tx, p, state=new_state, stage=new_state, meeting_id=pl.meeting.id,
+                   now=ch.now)
+    repo.close_agenda_item(ch.tx, p.id, old_meeting, action)
+    repo.open_agenda_item(ch.tx, p.id, pl.meeting.id, new_state, p.purpose, ch.now)
+    payload = {**payload, "meeting": pl.meeting.id, "late": pl.late}
+    ev = ch.record(action, proposal_id=p.id, meeting_id=pl.meeting.id, payload=payload)
+    ch.commit()
+    return _result(ch, p, action, pl, ev.id)
+
+
+def withdraw(
+    *, session: Session, clock: Clock, actor: str | None, proposal_id: str, reason: str
+) -> MoveResult:
+    """Take the proposal out of the process for good."""
+    ch, p, cw = _open(session, clock, actor, proposal_id)
+    _require_stage_authority(ch, cw, p, "withdraw")
+    reason = _clean(reason, "reason", required=True)
+    new_state = cw.fire(p.state, "withdraw")
+    if new_state is None:
+        raise _refuse(cw, p, "withdraw")
+    old_meeting, stage = p.meeting_id, p.stage
+    repo.save_move(ch.tx, p, state=new_state, stage=stage, meeting_id=None, now=ch.now)
+    repo.close_agenda_item(ch.tx, p.id, old_meeting, "withdrawn")
+    ev = ch.record("withdrawn", proposal_id=p.id, meeting_id=old_meeting,
+                   payload={"stage": stage, "reason": reason})
+    ch.commit()
+    return _result(ch, p, "withdrawn", None, ev.id)

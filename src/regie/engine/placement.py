@@ -1,0 +1,68 @@
+"""Which meeting a proposal goes to: the next meeting of the stage's body whose document
+deadline (in working days) has not passed, or one the coordinator chooses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from regie.clock import to_local
+from regie.engine import repository as repo
+from regie.engine.changes import Change
+from regie.engine.repository import MeetingRow, ProposalRow
+from regie.errors import NotFound, UsageError
+from regie.workflows.definition import Workflow
+
+
+@dataclass(frozen=True)
+class Placement:
+    meeting: MeetingRow
+    late: bool  # chosen by hand although its document deadline has passed
+
+
+def stage_body(ch: Change, workflow: Workflow, proposal: ProposalRow, stage: str) -> str:
+    kind = workflow.stage(stage).body
+    if kind == "table":
+        return proposal.table_id
+    return repo.body_of_kind(ch.tx, kind)
+
+
+def _deadline_passed(ch: Change, meeting: MeetingRow, working_days: int) -> bool:
+    deadline = ch.facts.calendar.deadline(to_local(meeting.starts_at).date(), working_days)
+    return to_local(ch.now).date() > deadline
+
+
+def place(
+    ch: Change, body_id: str, *, chosen: str | None = None, after: MeetingRow | None = None
+) -> Placement:
+    working_days = int(
+        ch.tx.scalar("SELECT deadline_working_days FROM body WHERE id = ?", (body_id,)) or 0
+    )
+    if chosen is not None:
+        return _chosen(ch, body_id, chosen, working_days)
+    start = ch.now if after is None else max(ch.now, after.starts_at)
+    for meeting in repo.upcoming_meetings(ch.tx, body_id, start):
+        if not _deadline_passed(ch, meeting, working_days):
+            return Placement(meeting, late=False)
+    raise NotFound(
+        f"meeting of '{body_id}' whose document deadline ({working_days} working days) has not "
+        "passed, after",
+        to_local(start).strftime("%Y-%m-%d %H:%M"),
+        "add meetings to the region config and run 'regie init --config FILE', "
+        "or choose one with --meeting",
+    )
+
+
+def _chosen(ch: Change, body_id: str, meeting_id: str, working_days: int) -> Placement:
+    meeting = repo.load_meeting(ch.tx, meeting_id)
+    if meeting.body_id != body_id:
+        raise UsageError(
+            f"meeting {meeting_id} belongs to '{meeting.body_id}', but the proposal goes to "
+            f"'{body_id}'; choose a meeting of '{body_id}' (see 'regie meetings --body {body_id}')"
+        )
+    if meeting.status != "scheduled":
+        raise UsageError(f"meeting {meeting_id} is {meeting.status}; choose another meeting")
+    if meeting.starts_at <= ch.now:
+        raise UsageError(
+            f"meeting {meeting_id} has already started or taken place; choose a future meeting"
+        )
+    return Placement(meeting, late=_deadline_passed(ch, meeting, working_days))

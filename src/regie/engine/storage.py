@@ -1,0 +1,277 @@
+"""Storage: the only module that knows which database is underneath.
+
+It opens the database (SQLite with WAL, ``synchronous=FULL``, ``BEGIN IMMEDIATE`` for
+writers; PostgreSQL as it comes), runs the Alembic migrations, checks the schema
+version, and offers :class:`Tx`, a thin cursor inside the session's transaction for the
+hot write path (no ORM there: see LIBNOTES §4). Driver errors that mean "this database
+cannot be used" become :class:`~regie.errors.StorageError` with a message to act on.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from functools import lru_cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlmodel import Session
+
+from regie.errors import StorageError
+
+DEFAULT_DB = "regie.db"
+BUSY_TIMEOUT_MS = 5000
+
+
+def database_url(db: str | None) -> str:
+    """``--db`` value, else ``REGIE_DB``, else ``./regie.db``; a plain path means SQLite."""
+    value = db or os.environ.get("REGIE_DB") or DEFAULT_DB
+    if "://" in value:
+        return value
+    return f"sqlite:///{Path(value).expanduser()}"
+
+
+class Database:
+    """An opened database: engine plus the knowledge of its dialect."""
+
+    def __init__(self, url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self.path = url.split("///", 1)[1] if "///" in url else ":memory:"
+            self.engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
+            _sqlite_setup(self.engine, busy_timeout_ms)
+        else:
+            self.path = ""
+            self.engine = create_engine(url, pool_pre_ping=True)
+
+    @contextmanager
+    def session(self, *, write: bool = True) -> Iterator[Session]:
+        """A session whose transaction is committed by the caller; rolled back on error.
+
+        Write sessions on SQLite start with ``BEGIN IMMEDIATE`` so concurrent writers
+        queue on the busy timeout instead of failing when they upgrade their lock.
+        """
+        bind: Any = self.engine if write else self.engine.execution_options(regie_read=True)
+        with storage_errors(self), Session(bind, expire_on_commit=False) as session:
+            try:
+                yield session
+            except BaseException:
+                session.rollback()
+                raise
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_setup(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError:
+            pass  # read-only file or directory: reads still work, writes report it
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        read = conn.get_execution_options().get("regie_read", False)
+        conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
+
+
+_MESSAGES = (
+    ("database is locked", "the database is locked by another process for more than "
+     f"{BUSY_TIMEOUT_MS // 1000} s; wait for it to finish (a running 'regie' command?) and "
+     "try again"),
+    ("database or disk is full", "the disk (or the database's size limit) is full; free space "
+     "and try again; nothing was written"),
+    ("attempt to write a readonly database", "the database file is read-only; check its "
+     "permissions (and those of its folder) or use another --db; nothing was written"),
+    ("readonly database", "the database file is read-only; check its permissions (and those "
+     "of its folder) or use another --db; nothing was written"),
+    ("file is not a database", "the file is not a regie database or it is damaged; check "
+     "--db / REGIE_DB, or restore a backup"),
+    ("database disk image is malformed", "the database file is damaged; restore a backup "
+     "(see README, 'Backup and restore')"),
+    ("unable to open database file", "cannot open the database file; check that its folder "
+     "exists and is writable"),
+)
+
+
+def storage_message(exc: BaseException, where: str) -> str | None:
+    text = str(getattr(exc, "orig", exc)).lower()
+    for needle, message in _MESSAGES:
+        if needle in text:
+            return f"{where}: {message}"
+    if "connection" in text and ("refused" in text or "failed" in text):
+        return f"{where}: cannot connect to the database server; is it running?"
+    return None
+
+
+@contextmanager
+def storage_errors(db: Database) -> Iterator[None]:
+    """Turn driver errors that mean 'unusable database' into StorageError."""
+    where = db.path or _redact(db.url)
+    try:
+        yield
+    except (OperationalError, DBAPIError, sqlite3.DatabaseError) as exc:
+        message = storage_message(exc, where)
+        if message is None:
+            raise
+        raise StorageError(message) from exc
+
+
+def _redact(url: str) -> str:
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
+class Tx:
+    """A DBAPI cursor inside the session's current transaction (the lean write path).
+
+    SQL is written with ``?`` placeholders; for PostgreSQL they become ``%s``.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        conn = session.connection()
+        self.dialect = conn.dialect.name
+        self._sqlite = self.dialect == "sqlite"
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        self._cur = driver.cursor()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        if self._sqlite:
+            self._cur.execute(sql, [_sqlite_param(p) for p in params])
+        else:
+            self._cur.execute(_pg_sql(sql), list(params))
+        return self._cur
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        row = self.execute(sql, params).fetchone()
+        return tuple(row) if row is not None else None
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in self.execute(sql, params).fetchall()]
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.one(sql, params)
+        return row[0] if row else None
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._cur.rowcount)
+
+
+def _sqlite_param(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+@lru_cache(maxsize=512)
+def _pg_sql(sql: str) -> str:
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+def as_datetime(value: Any) -> datetime | None:
+    """A stored time as a naive UTC datetime (SQLite hands back text)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+def as_date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+# -- schema ---------------------------------------------------------------------------
+
+
+def _alembic_config(db: Database, connection: Any) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(files("regie.engine") / "migrations"))
+    cfg.attributes["connection"] = connection
+    cfg.attributes["is_sqlite"] = db.is_sqlite
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    cfg = _alembic_config(Database("sqlite://"), None)
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None
+    return head
+
+
+def known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    cfg = _alembic_config(Database("sqlite://"), None)
+    return {s.revision for s in ScriptDirectory.from_config(cfg).walk_revisions()}
+
+
+def current_revision(db: Database) -> str | None:
+    with storage_errors(db), db.engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            if inspect(conn).get_table_names():
+                raise StorageError(
+                    f"{db.path or _redact(db.url)}: this database was not made by regie (it has "
+                    "tables but no regie schema version); use another --db"
+                )
+            return None
+        rev = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+        return str(rev) if rev is not None else None
+
+
+def upgrade(db: Database) -> None:
+    """Create or upgrade the schema to the newest migration."""
+    from alembic import command
+
+    check_not_newer(db, current_revision(db))
+    with storage_errors(db), db.engine.begin() as conn:
+        command.upgrade(_alembic_config(db, conn), "head")
+
+
+def check_not_newer(db: Database, rev: str | None) -> None:
+    if rev is not None and rev not in known_revisions():
+        raise StorageError(
+            f"{db.path or _redact(db.url)}: the database has schema version {rev}, made by a "
+            "newer regie than this one; upgrade regie (pip install -U regie) to use it"
+        )
+
+
+def require_schema(db: Database) -> None:
+    """Refuse to work on a database that is missing, foreign, outdated or newer."""
+    rev = current_revision(db)
+    if rev is None:
+        raise StorageError(
+            f"{db.path or _redact(db.url)}: no regie database here yet; run "
+            "'regie init --config FILE' first"
+        )
+    check_not_newer(db, rev)
+    if rev != head_revision():
+        raise StorageError(
+            f"{db.path or _redact(db.url)}: the database schema ({rev}) is older than this "
+            "regie; run 'regie init --config FILE' to upgrade it"
+        )

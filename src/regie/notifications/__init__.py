@@ -1,0 +1,1 @@
+"""Notifications: who gets which notice, the durable outbox, rendering and sending."""

@@ -1,0 +1,396 @@
+"""The region configuration: parties, people, bodies, mandates, calendar and focus points.
+
+A region is described in one TOML file (see ``config/foodvalley.toml``). :func:`load_region`
+reads it into typed, fully validated objects. Every problem is reported as a
+:class:`~regie.errors.ConfigError` naming the file, the key path as the user typed it
+(``bodies[2].chair``, ``mandates[3].from``; indices are 0-based) and what to do about it.
+Only the first problem is reported.
+
+Checking happens in two passes: pydantic checks the shape of every entry (types, unknown
+keys, ids, e-mail addresses, ranges), then :mod:`regie.region_validate` checks how the
+entries refer to each other (unknown people, chairs who are not members, overlapping
+mandates, …).
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import os
+import re
+import tomllib
+from collections.abc import Iterable
+from typing import Annotated, Literal, Protocol, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
+
+from regie.errors import ConfigError
+from regie.region_validate import check_region, translate_validation_error
+
+Language = Literal["nl", "en"]
+PartyKind = Literal["municipality", "swv_po", "swv_vo", "provider", "programme", "other"]
+BodyKind = Literal["table", "chairs", "ao", "oogo", "lea", "other"]
+
+DEFAULT_TIMEZONE = "Europe/Amsterdam"
+MAX_DEADLINE_WORKING_DAYS = 30
+
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
+_EMAIL = re.compile(r"[^@\s<>,;\"']+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_CLOCK = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
+
+
+# --- field types -------------------------------------------------------------------------
+
+
+def _slugify(value: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")
+
+
+def _check_slug(value: str) -> str:
+    if not _SLUG.fullmatch(value):
+        hint = _slugify(value)
+        example = f", e.g. {hint!r}" if hint else ""
+        raise ValueError(
+            f"{value!r} is not a valid id; use only lowercase letters, digits and '-', "
+            f"starting with a letter or digit{example}"
+        )
+    return value
+
+
+def _check_email(value: str) -> str:
+    if not _EMAIL.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a valid e-mail address; write it as name@domain.tld "
+            "(e.g. 'j.jansen@ede.example.org'), without spaces or a display name"
+        )
+    return value
+
+
+def _parse_date(value: object) -> object:
+    """TOML dates (2027-01-12) or ISO strings ("2027-01-12"); no datetimes, no numbers."""
+    if isinstance(value, datetime.datetime):
+        raise ValueError(f"{value.isoformat()} has a time of day; write only the date, YYYY-MM-DD")
+    if isinstance(value, datetime.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2027-01-12")
+
+
+def _parse_time(value: object) -> object:
+    """TOML local times (14:00:00) or "HH:MM" strings."""
+    if isinstance(value, datetime.time):
+        return value
+    match = _CLOCK.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match:
+        hour, minute, second = (int(part or 0) for part in match.groups())
+        try:
+            return datetime.time(hour, minute, second)
+        except ValueError:
+            pass
+    raise ValueError(
+        f'{value!r} is not a time of day; write "HH:MM" in quotes ("14:00") '
+        "or a TOML time (14:00:00)"
+    )
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown timezone {value!r}; use an IANA name such as 'Europe/Amsterdam'"
+        ) from None
+    return value
+
+
+def _check_deadline(value: int) -> int:
+    if not 0 <= value <= MAX_DEADLINE_WORKING_DAYS:
+        raise ValueError(
+            f"{value} is out of range; documents are due 0 to {MAX_DEADLINE_WORKING_DAYS} "
+            "working days before a meeting, e.g. 5"
+        )
+    return value
+
+
+def _check_duration(value: int) -> int:
+    if value <= 0:
+        raise ValueError(f"{value} is not a duration; give the length in minutes, e.g. 120")
+    return value
+
+
+Slug = Annotated[str, AfterValidator(_check_slug)]
+Email = Annotated[str, AfterValidator(_check_email)]
+TomlDate = Annotated[datetime.date, BeforeValidator(_parse_date)]
+TomlTime = Annotated[datetime.time, BeforeValidator(_parse_time)]
+TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
+WorkingDays = Annotated[int, AfterValidator(_check_deadline)]
+Minutes = Annotated[int, AfterValidator(_check_duration)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_by_name=True, validate_by_alias=True)
+
+
+# --- the entries ---------------------------------------------------------------------------
+
+
+class Party(_Model):
+    id: Slug
+    name: str
+    kind: PartyKind
+
+
+class Person(_Model):
+    id: Slug
+    name: str
+    email: Email
+    party: str
+    language: Language = "nl"
+    digest: bool = False
+
+
+class MeetingSpec(_Model):
+    """One scheduled meeting of a body."""
+
+    id: Slug | None = None
+    date: TomlDate
+    time: TomlTime
+    duration_minutes: Minutes = 120
+    location: str = ""
+
+    def meeting_id(self, body_id: str) -> str:
+        """The explicit id, or ``<body>-<date>``."""
+        return self.id or f"{body_id}-{self.date.isoformat()}"
+
+    def starts_at(self, tz: str | ZoneInfo = DEFAULT_TIMEZONE) -> datetime.datetime:
+        zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+        return datetime.datetime.combine(self.date, self.time, tzinfo=zone)
+
+    def ends_at(self, tz: str | ZoneInfo = DEFAULT_TIMEZONE) -> datetime.datetime:
+        return self.starts_at(tz) + datetime.timedelta(minutes=self.duration_minutes)
+
+
+class Body(_Model):
+    """A consultation body ("overleg"). ``party`` is set for a LEA: its municipality."""
+
+    id: Slug
+    name: str
+    kind: BodyKind
+    chair: str
+    members: list[str]
+    deadline_working_days: WorkingDays = 5
+    party: str | None = None
+    meetings: list[MeetingSpec] = Field(default_factory=list)
+
+
+class Mandate(_Model):
+    """``person`` may decide for ``party`` in ``body`` from ``valid_from`` to ``valid_until``."""
+
+    person: str
+    party: str
+    body: str
+    valid_from: TomlDate = Field(alias="from")
+    valid_until: TomlDate | None = Field(default=None, alias="until")
+
+    def covers(self, day: datetime.date) -> bool:
+        """Whether the mandate is valid on ``day`` (both ends inclusive)."""
+        return self.valid_from <= day and (self.valid_until is None or day <= self.valid_until)
+
+
+class Substitute(_Model):
+    """``person`` may stand in for ``party`` in ``body``."""
+
+    party: str
+    body: str
+    person: str
+
+
+class CalendarSpec(_Model):
+    """Days on top of weekends and Dutch public holidays.
+
+    ``extra_closed_days`` are closed as well; ``open_days`` are public holidays on which the
+    network works anyway (e.g. Good Friday).
+    """
+
+    extra_closed_days: list[TomlDate] = Field(default_factory=list)
+    open_days: list[TomlDate] = Field(default_factory=list)
+
+
+class FocusPoint(_Model):
+    id: Slug
+    title_nl: str
+    title_en: str
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+_T = TypeVar("_T", bound=_HasId)
+
+
+def _find(items: Iterable[_T], ident: str, what: str) -> _T:
+    for item in items:
+        if item.id == ident:
+            return item
+    raise KeyError(f"unknown {what} {ident!r}")
+
+
+@functools.lru_cache(maxsize=64)
+def _public_holidays(year: int) -> frozenset[datetime.date]:
+    return frozenset(holidays.country_holidays("NL", years=year).keys())
+
+
+class Region(_Model):
+    name: str
+    timezone: TimeZoneName = DEFAULT_TIMEZONE
+    coordinator: str
+    parties: list[Party]
+    people: list[Person]
+    bodies: list[Body]
+    mandates: list[Mandate] = Field(default_factory=list)
+    substitutes: list[Substitute] = Field(default_factory=list)
+    calendar: CalendarSpec = Field(default_factory=CalendarSpec)
+    focus_points: list[FocusPoint] = Field(default_factory=list)
+    source: str = ""
+
+    def party(self, party_id: str) -> Party:
+        return _find(self.parties, party_id, "party")
+
+    def person(self, person_id: str) -> Person:
+        return _find(self.people, person_id, "person")
+
+    def body(self, body_id: str) -> Body:
+        return _find(self.bodies, body_id, "body")
+
+    def bodies_of_kind(self, kind: BodyKind) -> list[Body]:
+        return [body for body in self.bodies if body.kind == kind]
+
+    def body_of_kind(self, kind: BodyKind) -> Body:
+        """The single body of ``kind`` (chairs, ao, oogo); ValueError if not exactly one."""
+        found = self.bodies_of_kind(kind)
+        if len(found) != 1:
+            raise ValueError(f"{len(found)} bodies of kind {kind!r}; use bodies_of_kind()")
+        return found[0]
+
+    def lea_of(self, party_id: str) -> Body:
+        """The LEA body of a municipality."""
+        for body in self.bodies_of_kind("lea"):
+            if body.party == party_id:
+                return body
+        raise KeyError(f"no LEA body for party {party_id!r}")
+
+    def is_closed_day(self, day: datetime.date) -> bool:
+        """Weekend, Dutch public holiday or extra closed day, unless listed as open day."""
+        if day.weekday() >= 5:
+            return True
+        if day in self.calendar.open_days:
+            return False
+        return day in self.calendar.extra_closed_days or day in _public_holidays(day.year)
+
+
+class _RegionTable(_Model):
+    """The ``[region]`` table."""
+
+    name: str
+    coordinator: str
+    timezone: TimeZoneName = DEFAULT_TIMEZONE
+
+
+class _RegionFile(_Model):
+    """The whole file, key for key as the user writes it."""
+
+    region: _RegionTable
+    parties: list[Party]
+    people: list[Person]
+    bodies: list[Body]
+    mandates: list[Mandate] = Field(default_factory=list)
+    substitutes: list[Substitute] = Field(default_factory=list)
+    calendar: CalendarSpec = Field(default_factory=CalendarSpec)
+    focus_points: list[FocusPoint] = Field(default_factory=list)
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def _toml_error(exc: tomllib.TOMLDecodeError, text: str, source: str) -> ConfigError:
+    message = str(exc)
+    found = re.search(r"\(at line (\d+), column \d+\)", message)
+    line = found.group(1) if found else str(text.count("\n") + 1)
+    reason = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", message)
+    return ConfigError(
+        source, f"line {line}", f"TOML syntax error: {reason}; fix the syntax on that line"
+    )
+
+
+def parse_region(text: str, source: str) -> Region:
+    """Parse and validate the TOML ``text``; ``source`` names the file in error messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _toml_error(exc, text, source) from None
+    try:
+        # by_name=False: in the file only the TOML key names count (``from``, not ``valid_from``)
+        parsed = _RegionFile.model_validate(data, by_name=False)
+    except ValidationError as exc:
+        raise translate_validation_error(exc, source, _RegionFile) from None
+    header = parsed.region
+    region = Region(
+        name=header.name,
+        timezone=header.timezone,
+        coordinator=header.coordinator,
+        parties=parsed.parties,
+        people=parsed.people,
+        bodies=parsed.bodies,
+        mandates=parsed.mandates,
+        substitutes=parsed.substitutes,
+        calendar=parsed.calendar,
+        focus_points=parsed.focus_points,
+        source=source,
+    )
+    check_region(region)
+    return region
+
+
+def _read(source: str) -> str:
+    try:
+        with open(source, "rb") as handle:
+            raw = handle.read()
+    except FileNotFoundError:
+        raise ConfigError(
+            source, "", "file not found; check the path (see config/foodvalley.toml for an example)"
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(source, "", "is a directory; give the path of the TOML file") from None
+    except PermissionError:
+        raise ConfigError(
+            source, "", "cannot be read (permission denied); check the file's permissions"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(source, "", f"cannot be read ({exc.strerror or exc})") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            source, "", f"is not UTF-8 text (byte {exc.start}); save the file as UTF-8"
+        ) from None
+
+
+def load_region(path: str | os.PathLike[str]) -> Region:
+    """Read and validate the region configuration file at ``path``."""
+    source = os.fspath(path)
+    return parse_region(_read(source), source)

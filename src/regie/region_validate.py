@@ -1,0 +1,383 @@
+"""Checks of a region configuration beyond the shape of single entries.
+
+:func:`check_region` runs the cross-reference rules on a parsed :class:`~regie.region.Region`
+and raises a :class:`~regie.errors.ConfigError` for the first problem.
+:func:`translate_validation_error` turns a pydantic ``ValidationError`` into the same error.
+Every check is a generator of ``(key path, problem)`` pairs, in file order.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import itertools
+import types
+import typing
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+
+from regie.errors import ConfigError
+
+if TYPE_CHECKING:
+    from regie.region import Body, MeetingSpec, Region
+
+Problem = tuple[str, str]
+Check = Callable[["Region"], Iterator[Problem]]
+# Bodies of which a region has exactly one.
+SINGLE_KINDS = (("chairs", "chairs' meeting"), ("ao", "AO"), ("oogo", "OOGO"))
+
+
+# --- pydantic errors -------------------------------------------------------------------------
+
+
+def key_path(loc: Sequence[int | str]) -> str:
+    """``('bodies', 2, 'chair')`` -> ``bodies[2].chair``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif "[" in part:  # a pydantic validator tag, not a key the user typed
+            continue
+        else:
+            name = part if part.replace("-", "").replace("_", "").isalnum() else f'"{part}"'
+            out += f".{name}" if out else name
+    return out
+
+
+def _model_at(root: type[BaseModel], loc: Sequence[int | str]) -> type[BaseModel] | None:
+    """The model class that holds the keys of the table at ``loc``."""
+    model: type[BaseModel] | None = root
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if model is None:
+            return None
+        fields = {field.alias or name: field for name, field in model.model_fields.items()}
+        field = fields.get(part)
+        model = _model_in(field.annotation) if field else None
+    return model
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if typing.get_origin(annotation) in (list, typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            found = _model_in(arg)
+            if found:
+                return found
+    return None
+
+
+def _allowed_keys(root: type[BaseModel], parent: Sequence[int | str]) -> list[str]:
+    model = _model_at(root, parent)
+    if model is None:
+        return []
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _problem(error: Any, root: type[BaseModel]) -> str:
+    loc = tuple(error["loc"])
+    last = str(loc[-1]) if loc else "value"
+    kind = error["type"]
+    if kind == "missing":
+        if isinstance(loc[-1], str) and len(loc) == 1:
+            return f"required table '{last}' is missing; add [{last}] or [[{last}]] to the file"
+        return f"required key '{last}' is missing; add {last} = ... to this entry"
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(root, loc[:-1])
+        close = difflib.get_close_matches(last, allowed, n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        return (
+            f"unknown key '{last}'; {hint}remove it or fix the spelling "
+            f"(allowed keys: {', '.join(allowed)})"
+        )
+    if kind == "value_error":
+        return str(error["ctx"]["error"])
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"must be a table, not {_short(error['input'])}; write [{last}] or {{ key = ... }}"
+    if kind == "list_type":
+        return f"must be a list, not {_short(error['input'])}; write [ ... ] or [[{last}]] entries"
+    if kind == "string_type":
+        return f'must be text, not {_short(error["input"])}; put it in quotes: {last} = "..."'
+    message = str(error["msg"]).replace("Input should be", "must be")
+    return f"{message} (got {_short(error['input'])}); fix the value of '{last}'"
+
+
+def _first_error(exc: ValidationError) -> Any:
+    """The first error, but a misspelt key rather than the missing key it should have been."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    if first["type"] == "missing":
+        parent = tuple(first["loc"])[:-1]
+        for error in errors:
+            if error["type"] == "extra_forbidden" and tuple(error["loc"])[:-1] == parent:
+                return error
+    return first
+
+
+def translate_validation_error(
+    exc: ValidationError, source: str, root: type[BaseModel]
+) -> ConfigError:
+    """The first error of ``exc`` as a ConfigError with a TOML key path."""
+    error = _first_error(exc)
+    return ConfigError(source, key_path(tuple(error["loc"])), _problem(error, root))
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _unknown(what: str, value: str, known: Iterable[str], where: str) -> str:
+    close = difflib.get_close_matches(value, list(known), n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return f"unknown {what} '{value}'; {hint}use the id of an entry in {where}"
+
+
+def _duplicates(items: Iterable[tuple[str, str]], what: str) -> Iterator[Problem]:
+    """``items`` are (key path, id) pairs; yields a problem for every repeated id."""
+    seen: dict[str, str] = {}
+    for key, ident in items:
+        if ident in seen:
+            yield key, f"duplicate {what} id '{ident}' (also at {seen[ident]}); ids must be unique"
+        else:
+            seen[ident] = key
+
+
+def _meeting_key(body_index: int, index: int, meeting: MeetingSpec) -> str:
+    return f"bodies[{body_index}].meetings[{index}].{'id' if meeting.id else 'date'}"
+
+
+def _span(meeting: MeetingSpec) -> tuple[datetime.datetime, datetime.datetime]:
+    start = datetime.datetime.combine(meeting.date, meeting.time)
+    return start, start + datetime.timedelta(minutes=meeting.duration_minutes)
+
+
+# --- the checks ------------------------------------------------------------------------------
+
+
+def _unique_ids(region: Region) -> Iterator[Problem]:
+    lists: tuple[tuple[str, Sequence[str], str], ...] = (
+        ("parties", [party.id for party in region.parties], "party"),
+        ("people", [person.id for person in region.people], "person"),
+        ("bodies", [body.id for body in region.bodies], "body"),
+        ("focus_points", [point.id for point in region.focus_points], "focus point"),
+    )
+    for name, ids, what in lists:
+        yield from _duplicates(((f"{name}[{i}].id", ident) for i, ident in enumerate(ids)), what)
+    meetings = (
+        (_meeting_key(b, m, meeting), meeting.meeting_id(body.id))
+        for b, body in enumerate(region.bodies)
+        for m, meeting in enumerate(body.meetings)
+    )
+    for key, problem in _duplicates(meetings, "meeting"):
+        yield key, problem + "; a meeting without id gets '<body>-<date>', give it its own id"
+
+
+def _people(region: Region) -> Iterator[Problem]:
+    parties = [party.id for party in region.parties]
+    for i, person in enumerate(region.people):
+        if person.party not in parties:
+            yield f"people[{i}].party", _unknown("party", person.party, parties, "[[parties]]")
+    people = [person.id for person in region.people]
+    if region.coordinator not in people:
+        yield "region.coordinator", _unknown("person", region.coordinator, people, "[[people]]")
+
+
+def _body_party(region: Region, index: int, body: Body) -> Iterator[Problem]:
+    key = f"bodies[{index}].party"
+    kinds = {party.id: party.kind for party in region.parties}
+    if body.party is not None and body.party not in kinds:
+        yield key, _unknown("party", body.party, kinds, "[[parties]]")
+    elif body.kind == "lea" and body.party is None:
+        yield key, f"body '{body.id}' is a LEA; set party = \"<municipality id>\" for it"
+    elif body.kind == "lea" and body.party and kinds[body.party] != "municipality":
+        yield (
+            key,
+            (
+                f"party '{body.party}' of LEA '{body.id}' is of kind '{kinds[body.party]}'; "
+                "a LEA belongs to a party of kind 'municipality'"
+            ),
+        )
+
+
+def _body_people(region: Region, index: int, body: Body) -> Iterator[Problem]:
+    people = [person.id for person in region.people]
+    key = f"bodies[{index}]"
+    if body.chair not in people:
+        yield f"{key}.chair", _unknown("person", body.chair, people, "[[people]]")
+    for m, member in enumerate(body.members):
+        if member not in people:
+            yield f"{key}.members[{m}]", _unknown("person", member, people, "[[people]]")
+        elif member in body.members[:m]:
+            yield f"{key}.members[{m}]", f"'{member}' is listed twice; remove one"
+    if body.chair not in body.members:
+        yield (
+            f"{key}.chair",
+            (
+                f"'{body.chair}' is not a member of body '{body.id}'; add '{body.chair}' to "
+                f"{key}.members or choose a member as chair"
+            ),
+        )
+
+
+def _bodies(region: Region) -> Iterator[Problem]:
+    for i, body in enumerate(region.bodies):
+        yield from _body_party(region, i, body)
+        yield from _body_people(region, i, body)
+
+
+def _body_kinds(region: Region) -> Iterator[Problem]:
+    for kind, label in SINGLE_KINDS:
+        indices = [i for i, body in enumerate(region.bodies) if body.kind == kind]
+        if not indices:
+            yield "bodies", f"no body of kind '{kind}' ({label}); add a [[bodies]] entry with it"
+        for i in indices[1:]:
+            yield (
+                f"bodies[{i}].kind",
+                (
+                    f"a second body of kind '{kind}' (the first is bodies[{indices[0]}]); "
+                    f"a region has exactly one {label}, change the kind or remove one"
+                ),
+            )
+    if not region.bodies_of_kind("table"):
+        yield "bodies", "no body of kind 'table'; add at least one table where proposals start"
+
+
+def _coordinator_chairs(region: Region) -> Iterator[Problem]:
+    for i, body in enumerate(region.bodies):
+        if body.kind == "chairs" and body.chair != region.coordinator:
+            yield (
+                f"bodies[{i}].chair",
+                (
+                    f"the chairs' meeting '{body.id}' must be chaired by the region coordinator "
+                    f"'{region.coordinator}'; set chair = \"{region.coordinator}\" "
+                    "or change region.coordinator"
+                ),
+            )
+
+
+def _leas(region: Region) -> Iterator[Problem]:
+    first: dict[str, int] = {}
+    for i, body in enumerate(region.bodies):
+        if body.kind != "lea" or body.party is None:
+            continue
+        if body.party in first:
+            yield (
+                f"bodies[{i}].party",
+                (
+                    f"municipality '{body.party}' already has LEA bodies[{first[body.party]}]; "
+                    "each municipality has exactly one LEA, remove one or fix the party"
+                ),
+            )
+        first.setdefault(body.party, i)
+    for i, party in enumerate(region.parties):
+        if party.kind == "municipality" and party.id not in first:
+            yield (
+                "bodies",
+                (
+                    f"municipality '{party.id}' (parties[{i}]) has no LEA; add a [[bodies]] entry "
+                    f'with kind = "lea" and party = "{party.id}"'
+                ),
+            )
+
+
+def _meeting_overlaps(region: Region) -> Iterator[Problem]:
+    for b, body in enumerate(region.bodies):
+        for (i, one), (k, two) in itertools.combinations(enumerate(body.meetings), 2):
+            (start1, end1), (start2, end2) = _span(one), _span(two)
+            if start1 < end2 and start2 < end1:
+                yield (
+                    f"bodies[{b}].meetings[{k}]",
+                    (
+                        f"meeting on {start2:%Y-%m-%d %H:%M} overlaps bodies[{b}].meetings[{i}] "
+                        f"({start1:%Y-%m-%d %H:%M}-{end1:%H:%M}) of body '{body.id}'; "
+                        "move one of them or shorten duration_minutes"
+                    ),
+                )
+
+
+def _refs(region: Region, key: str, entry: tuple[str, str, str], blame: str) -> Iterator[Problem]:
+    """Shared by mandates and substitutes: the three ids, and that the person belongs to the
+    party (reported at ``key.<blame>``)."""
+    person, party, body = entry
+    people = {p.id: p.party for p in region.people}
+    parties = [p.id for p in region.parties]
+    bodies = [b.id for b in region.bodies]
+    if person not in people:
+        yield f"{key}.person", _unknown("person", person, people, "[[people]]")
+    elif party in parties and people[person] != party:
+        yield (
+            f"{key}.{blame}",
+            (
+                f"'{person}' belongs to party '{people[person]}', not '{party}'; use "
+                f"party = \"{people[person]}\" or choose a person of '{party}'"
+            ),
+        )
+    if party not in parties:
+        yield f"{key}.party", _unknown("party", party, parties, "[[parties]]")
+    if body not in bodies:
+        yield f"{key}.body", _unknown("body", body, bodies, "[[bodies]]")
+
+
+def _mandates(region: Region) -> Iterator[Problem]:
+    for i, mandate in enumerate(region.mandates):
+        key = f"mandates[{i}]"
+        entry = (mandate.person, mandate.party, mandate.body)
+        yield from _refs(region, key, entry, "party")
+        until = mandate.valid_until
+        if until is not None and until < mandate.valid_from:
+            yield (
+                f"{key}.until",
+                (f"until {until} is before from {mandate.valid_from}; swap the dates or fix one"),
+            )
+
+
+def _mandate_overlaps(region: Region) -> Iterator[Problem]:
+    far = datetime.date.max
+    for (i, one), (k, two) in itertools.combinations(enumerate(region.mandates), 2):
+        same = (one.person, one.party, one.body) == (two.person, two.party, two.body)
+        end1, end2 = one.valid_until or far, two.valid_until or far
+        if same and one.valid_from <= end2 and two.valid_from <= end1:
+            until = one.valid_until or "open end"
+            yield (
+                f"mandates[{k}].from",
+                (
+                    f"overlaps mandates[{i}] ({one.valid_from} to {until}) of '{two.person}' for "
+                    f"'{two.party}' in '{two.body}'; let one end before the other starts, "
+                    "or remove the duplicate"
+                ),
+            )
+
+
+def _substitutes(region: Region) -> Iterator[Problem]:
+    for i, sub in enumerate(region.substitutes):
+        entry = (sub.person, sub.party, sub.body)
+        yield from _refs(region, f"substitutes[{i}]", entry, "person")
+
+
+CHECKS: tuple[Check, ...] = (
+    _unique_ids,
+    _people,
+    _bodies,
+    _body_kinds,
+    _coordinator_chairs,
+    _leas,
+    _meeting_overlaps,
+    _mandates,
+    _mandate_overlaps,
+    _substitutes,
+)
+
+
+def check_region(region: Region) -> None:
+    """Raise a ConfigError for the first cross-reference problem of ``region``."""
+    for check in CHECKS:
+        for key, problem in check(region):
+            raise ConfigError(region.source, key, problem)

@@ -1,0 +1,399 @@
+"""Workflow definitions: one TOML file per purpose, validated when loaded.
+
+A workflow says through which stages (bodies) a proposal of one purpose travels, which
+moves are allowed between them, and which outcomes the final step may record. Loading a
+file checks its shape (pydantic, unknown keys forbidden) and then its meaning (graph rules);
+the first problem found is raised as :class:`~regie.errors.WorkflowError` naming the file,
+the key path and what to change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tomllib
+from collections.abc import Iterator, Sequence
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
+
+from regie.errors import UsageError, WorkflowError
+
+Purpose = Literal["information", "adoption", "advice"]
+PURPOSES: tuple[str, ...] = get_args(Purpose)
+BODY_KINDS = ("table", "chairs", "ao", "oogo")
+_ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+Problem = tuple[str, str]  # (key path, problem)
+
+
+def format_route(route: Sequence[str]) -> str:
+    """A route as people read it: ``table -> chairs -> oogo``."""
+    return " -> ".join(route)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Stage(_Frozen):
+    id: str
+    body: str
+    label: dict[str, str]
+
+
+class Outcome(_Frozen):
+    id: str
+    label: dict[str, str]
+    text_required: bool = False
+
+
+class Workflow(_Frozen):
+    """A validated workflow; build one with :func:`parse_workflow` or :func:`load_workflow`."""
+
+    purpose: Purpose
+    label: dict[str, str]
+    stages: list[Stage]
+    final: str
+    advance: list[tuple[str, str]]
+    default_route: list[str]
+    route_setter: str = "chairs"
+    returns: list[tuple[str, str]]
+    defer: list[str]
+    withdraw: list[str]
+    outcomes: list[Outcome]
+    requires_mandate: bool
+    source: str
+    text: str
+    digest: str
+
+    @property
+    def start(self) -> str:
+        return self.stages[0].id
+
+    def stage(self, stage_id: str) -> Stage:
+        return {stage.id: stage for stage in self.stages}[stage_id]  # KeyError if unknown
+
+    def outcome(self, outcome_id: str) -> Outcome:
+        return {outcome.id: outcome for outcome in self.outcomes}[outcome_id]
+
+    def route_problem(self, route: Sequence[str]) -> str | None:
+        """Why ``route`` is not allowed, or None when it is."""
+        if not route:
+            return "the route is empty"
+        unknown = [name for name in route if name not in {s.id for s in self.stages}]
+        if unknown:
+            return f"unknown stage '{unknown[0]}'"
+        if route[0] != self.start:
+            return f"a route must start at '{self.start}'"
+        if route[-1] != self.final:
+            return f"a route must end at '{self.final}'"
+        if len(set(route)) != len(route):
+            return "a stage appears more than once"
+        edges = set(self.advance)
+        for here, there in zip(route, route[1:], strict=False):
+            if (here, there) not in edges:
+                return f"no advance from '{here}' to '{there}'"
+        return None
+
+    def is_valid_route(self, route: Sequence[str]) -> bool:
+        return self.route_problem(route) is None
+
+    def check_route(self, route: Sequence[str]) -> None:
+        """Raise UsageError, listing the allowed routes, when ``route`` is not allowed."""
+        problem = self.route_problem(route)
+        if problem is None:
+            return
+        allowed = "; ".join(format_route(r) for r in self.allowed_routes())
+        raise UsageError(
+            f"route '{format_route(route)}' is not allowed for {self.purpose} proposals "
+            f"({problem}); allowed routes: {allowed}"
+        )
+
+    def allowed_routes(self) -> list[list[str]]:
+        """All routes from start to final over advance edges, the default route first."""
+        others = _simple_paths(self.advance, [self.start], self.final)
+        return [list(self.default_route)] + [p for p in others if p != self.default_route]
+
+    def next_stage(self, route: Sequence[str], current: str) -> str | None:
+        """The stage after ``current`` on ``route``; None when ``current`` is the last."""
+        if current not in route:
+            raise ValueError(f"stage '{current}' is not on route '{format_route(route)}'")
+        position = list(route).index(current)
+        return route[position + 1] if position + 1 < len(route) else None
+
+
+def _simple_paths(
+    edges: Sequence[tuple[str, str]], path: list[str], end: str
+) -> Iterator[list[str]]:
+    if path[-1] == end:
+        yield list(path)
+        return
+    for here, there in edges:
+        if here == path[-1] and there not in path:
+            yield from _simple_paths(edges, [*path, there], end)
+
+
+class _LabelIn(_Frozen):
+    nl: StrictStr = Field(min_length=1)
+    en: StrictStr = Field(min_length=1)
+
+
+class _StageIn(_Frozen):
+    id: StrictStr = Field(pattern=_ID_PATTERN)
+    body: StrictStr
+    label: _LabelIn
+
+
+class _OutcomeIn(_Frozen):
+    id: StrictStr = Field(pattern=_ID_PATTERN)
+    label: _LabelIn
+    text_required: StrictBool = False
+
+
+class _MovesIn(_Frozen):
+    advance: list[tuple[StrictStr, StrictStr]]
+    returns: list[tuple[StrictStr, StrictStr]]
+    defer: list[StrictStr]
+    withdraw: list[StrictStr]
+
+
+class _WorkflowIn(_Frozen):
+    purpose: Purpose
+    label: _LabelIn
+    final: StrictStr
+    route_setter: StrictStr = "chairs"
+    requires_mandate: StrictBool
+    default_route: list[StrictStr]
+    stages: list[_StageIn]
+    moves: _MovesIn
+    outcomes: list[_OutcomeIn]
+
+
+_MESSAGES = {
+    "missing": "required key is missing; add it",
+    "string_pattern_mismatch": "use lowercase letters, digits and '_', starting with a letter",
+    "string_too_short": "must not be empty",
+}
+
+
+def _key_path(loc: Sequence[int | str], data: Any) -> str:
+    """Key path of a pydantic location; list items with a valid id are named by it."""
+    path, node, parent = "", data, ""
+    for part in loc:
+        if isinstance(part, int):
+            item = node[part] if isinstance(node, list) and part < len(node) else None
+            ident = item.get("id") if isinstance(item, dict) else None
+            named = parent in ("stages", "outcomes") and isinstance(ident, str)
+            path += f".{ident}" if named and re.match(_ID_PATTERN, str(ident)) else f"[{part}]"
+            node = item
+        else:
+            path += f".{part}" if path else part
+            node = node.get(part) if isinstance(node, dict) else None
+            parent = part
+    return path
+
+
+def _table_model(loc: Sequence[int | str]) -> type[BaseModel]:
+    """The model of the table at ``loc`` (list indexes skipped)."""
+    model: type[BaseModel] = _WorkflowIn
+    for part in (p for p in loc if isinstance(p, str)):
+        annotation = model.model_fields[part].annotation
+        model = (get_args(annotation) or (annotation,))[0]
+    return model
+
+
+def _shape_problem(error: Any, data: Any) -> Problem:
+    loc = tuple(error["loc"])
+    key = _key_path(loc, data)
+    if error["type"] == "extra_forbidden":
+        allowed = ", ".join(_table_model(loc[:-1]).model_fields)
+        return key, f"unknown key '{loc[-1]}'; allowed keys here: {allowed}"
+    problem = _MESSAGES.get(error["type"], error["msg"])
+    if error["type"] != "missing":
+        got = repr(error["input"])
+        problem += f" (got {got[:60] + '...' if len(got) > 60 else got})"
+    return key, problem
+
+
+_FORWARD = "an advance must go to a later stage in [[stages]] order; returns go back"
+_BACK = "a return must go to an earlier stage in [[stages]] order; advances go forward"
+
+
+def _check_stages(wf: Workflow) -> Iterator[Problem]:
+    if not wf.stages:
+        yield "stages", "there are no stages; add [[stages]] tables, the first is the start"
+    seen: dict[str, int] = {}
+    for i, stage in enumerate(wf.stages):
+        if stage.id in seen:
+            again = f"also by stages[{seen[stage.id]}]; give every stage its own id"
+            yield f"stages[{i}].id", f"stage id '{stage.id}' is used twice ({again})"
+        seen[stage.id] = i
+        if stage.body not in BODY_KINDS:
+            kinds = ", ".join(BODY_KINDS)
+            yield f"stages.{stage.id}.body", f"unknown body '{stage.body}'; use one of: {kinds}"
+
+
+def _moves(wf: Workflow) -> dict[str, list[tuple[str, ...]]]:
+    singles: dict[str, list[tuple[str, ...]]] = {"defer": [(n,) for n in wf.defer]}
+    singles["withdraw"] = [(n,) for n in wf.withdraw]
+    return {"advance": list(wf.advance), "returns": list(wf.returns), **singles}
+
+
+def _check_names(wf: Workflow) -> Iterator[Problem]:
+    known = [stage.id for stage in wf.stages]
+    hint = f"use one of the stage ids: {', '.join(known)}"
+    for key in ("final", "route_setter"):
+        if getattr(wf, key) not in known:
+            yield key, f"unknown stage '{getattr(wf, key)}'; {hint}"
+    for kind, items in _moves(wf).items():
+        for i, item in enumerate(items):
+            for name in (n for n in item if n not in known):
+                yield f"moves.{kind}[{i}]", f"unknown stage '{name}'; {hint}"
+
+
+def _check_repeats(wf: Workflow) -> Iterator[Problem]:
+    for kind, items in _moves(wf).items():
+        for i, item in enumerate(items):
+            if item in items[:i]:
+                shown = f"'{item[0]}'" if len(item) == 1 else f'["{item[0]}", "{item[1]}"]'
+                yield f"moves.{kind}[{i}]", f"{shown} is listed twice; remove one"
+
+
+def _check_directions(wf: Workflow) -> Iterator[Problem]:
+    order = {stage.id: i for i, stage in enumerate(wf.stages)}
+    for i, (here, there) in enumerate(wf.advance):
+        if here == wf.final:
+            why = "(it records the outcome) and cannot advance; remove this edge"
+            yield f"moves.advance[{i}]", f"'{here}' is the final stage {why}"
+        if order[there] <= order[here]:
+            why = f"advance from '{here}' to '{there}' does not go forward"
+            yield f"moves.advance[{i}]", f"{why}: {_FORWARD}"
+    for i, (here, there) in enumerate(wf.returns):
+        if order[there] >= order[here]:
+            why = f"return from '{here}' to '{there}' does not go back"
+            yield f"moves.returns[{i}]", f"{why}: {_BACK}"
+
+
+def _check_graph(wf: Workflow) -> Iterator[Problem]:
+    reached = {wf.start}
+    for here, there in wf.advance:  # edges only go forward, so one pass in order suffices
+        if here in reached:
+            reached.add(there)
+    leaving = {here for here, _ in wf.advance}
+    for stage in wf.stages:
+        if stage.id not in reached:
+            how = "over moves.advance; add an advance edge into it or remove the stage"
+            where = f"cannot be reached from the start '{wf.start}'"
+            yield f"stages.{stage.id}", f"stage '{stage.id}' {where} {how}"
+    for stage in wf.stages:
+        if stage.id != wf.final and stage.id not in leaving:
+            how = f"add an advance edge from it (only the final stage '{wf.final}' has none)"
+            yield f"stages.{stage.id}", f"stage '{stage.id}' has no way out: {how}"
+
+
+def _check_outcomes(wf: Workflow) -> Iterator[Problem]:
+    if not wf.outcomes:
+        how = "add at least one [[outcomes]] table"
+        yield "outcomes", f"no outcomes: the final step at '{wf.final}' must record one; {how}"
+    seen: set[str] = set()
+    for i, outcome in enumerate(wf.outcomes):
+        if outcome.id in seen:
+            yield f"outcomes[{i}].id", f"outcome id '{outcome.id}' is used twice; rename one"
+        seen.add(outcome.id)
+
+
+def _check_default_route(wf: Workflow) -> Iterator[Problem]:
+    problem = wf.route_problem(wf.default_route)
+    if problem is not None:
+        how = f"list stage ids from '{wf.start}' to '{wf.final}' along moves.advance edges"
+        yield "default_route", f"not a valid route ({problem}); {how}"
+
+
+def _first_problem(wf: Workflow) -> Problem | None:
+    # Lazy: a check only runs when all earlier ones passed, so it may rely on them.
+    checks = [_check_stages, _check_names, _check_repeats, _check_directions, _check_graph]
+    checks += [_check_outcomes, _check_default_route]
+    return next((problem for check in checks for problem in check(wf)), None)
+
+
+def _parse_toml(text: str, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        found = re.search(r"\(at line (\d+), column \d+\)", message)
+        line = int(found.group(1)) if found else text.count("\n") + 1
+        problem = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", message)
+        raise WorkflowError(
+            source, f"line {line}", f"TOML syntax error: {problem}; fix the syntax there"
+        ) from None
+
+
+def _build(doc: _WorkflowIn, text: str, source: str) -> Workflow:
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    fields = doc.model_dump(exclude={"moves"}) | doc.moves.model_dump()
+    return Workflow.model_validate({**fields, "source": source, "text": text, "digest": digest})
+
+
+def parse_workflow(text: str, source: str) -> Workflow:
+    """Parse and validate a workflow definition; ``source`` names it in errors."""
+    data = _parse_toml(text, source)
+    try:
+        doc = _WorkflowIn.model_validate(data)
+    except ValidationError as exc:
+        raise WorkflowError(source, *_shape_problem(exc.errors()[0], data)) from None
+    workflow = _build(doc, text, source)
+    problem = _first_problem(workflow)
+    if problem is not None:
+        raise WorkflowError(source, *problem)
+    return workflow
+
+
+def _decode(data: bytes, source: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise WorkflowError(
+            source, f"line {line}", "the file is not valid UTF-8; save it with UTF-8 encoding"
+        ) from None
+
+
+def load_workflow(path: str | os.PathLike[str]) -> Workflow:
+    """Read and validate the workflow file at ``path``."""
+    source = os.fspath(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise WorkflowError(source, "", f"cannot read the file: {reason}; check the path") from None
+    return parse_workflow(_decode(data, source), source)
+
+
+@cache
+def _builtins() -> dict[str, Workflow]:
+    package = resources.files("regie.workflows")
+    found: dict[str, Workflow] = {}
+    for entry in sorted(package.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".toml"):
+            continue
+        workflow = parse_workflow(_decode(entry.read_bytes(), entry.name), entry.name)
+        if f"{workflow.purpose}.toml" != entry.name:
+            raise WorkflowError(
+                entry.name, "purpose", f"must be '{entry.name[:-5]}' to match the file name"
+            )
+        found[workflow.purpose] = workflow
+    missing = [p for p in PURPOSES if p not in found]
+    if missing:
+        raise WorkflowError("regie.workflows", "", f"no built-in workflow for {missing}")
+    return {purpose: found[purpose] for purpose in PURPOSES}
+
+
+def builtin_workflows() -> dict[str, Workflow]:
+    """The shipped workflows keyed by purpose (parsed once, then cached)."""
+    return dict(_builtins())
