@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from regie import cli_read
+from regie import cli_admin, cli_mail, cli_read
 from regie.cli_support import (
     Env,
     RegieGroup,
@@ -71,7 +71,7 @@ def init(env: Env, config_file: str, as_json: bool) -> None:
 @click.option("--purpose", required=True,
               type=click.Choice(["information", "adoption", "advice"]),
               help="Why it goes up: information, adoption or advice.")
-@click.option("--table", "table_id", required=True, help="The table it starts at.")
+@click.option("--table", required=True, help="The table it starts at.")
 @click.option("--party", "parties", multiple=True, required=True,
               help="A concerned party (repeat for several).")
 @click.option("--summary", default="", help="A few sentences on what is proposed.")
@@ -213,7 +213,7 @@ def confirm(env: Env, proposal: str, amend_text: str | None, as_: str | None) ->
         say(f"{r.proposal_id}: decision confirmed ({r.outcome}, version {r.version})")
 
 
-for _command in cli_read.COMMANDS:
+for _command in [*cli_read.COMMANDS, *cli_mail.COMMANDS, *cli_admin.COMMANDS]:
     cli.add_command(_command)
 
 
