@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from regie.errors import ConfigError
-from regie.region import MeetingSpec, Mandate, Region, load_region, parse_region
+from regie.region import Mandate, MeetingSpec, Region, load_region, parse_region
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "config" / "foodvalley.toml"
@@ -94,9 +94,7 @@ def entry(data: dict[str, Any], section: str, ident: str) -> dict[str, Any]:
 def find(data: dict[str, Any], section: str, **match: str) -> int:
     """Index of the first entry of ``section`` whose keys equal ``match``."""
     return next(
-        i
-        for i, item in enumerate(data[section])
-        if all(item.get(k) == v for k, v in match.items())
+        i for i, item in enumerate(data[section]) if all(item.get(k) == v for k, v in match.items())
     )
 
 
@@ -315,9 +313,9 @@ def test_toml_syntax_error_names_the_line(tmp_path: Path) -> None:
 
 def test_toml_syntax_error_at_end_of_file(tmp_path: Path) -> None:
     path = tmp_path / "broken.toml"
-    path.write_text("[region]\nname = [1,\n", encoding="utf-8")
+    path.write_text("[region]\nname = [1,\n 2", encoding="utf-8")
     error = error_for(path)
-    assert error.key.startswith("line ") and "Unclosed array" in error.problem
+    assert error.key == "line 3" and "Unclosed array" in error.problem
 
 
 def test_bad_fixture_files() -> None:
@@ -335,9 +333,7 @@ def test_unknown_top_level_key(tmp_path: Path, data: dict[str, Any]) -> None:
     check(tmp_path, data, "partys", "unknown key 'partys'", "parties")
 
 
-def test_unknown_key_in_entry_suggests_the_right_one(
-    tmp_path: Path, data: dict[str, Any]
-) -> None:
+def test_unknown_key_in_entry_suggests_the_right_one(tmp_path: Path, data: dict[str, Any]) -> None:
     body = entry(data, "bodies", "ao")
     body["chiar"] = body.pop("chair")
     check(tmp_path, data, "bodies[3].chiar", "unknown key 'chiar'", "did you mean 'chair'?")
@@ -345,7 +341,9 @@ def test_unknown_key_in_entry_suggests_the_right_one(
 
 def test_mandate_uses_toml_key_names(tmp_path: Path, data: dict[str, Any]) -> None:
     data["mandates"][2]["valid_from"] = data["mandates"][2].pop("from")
-    check(tmp_path, data, "mandates[2].valid_from", "unknown key 'valid_from'", "'from'")
+    check(
+        tmp_path, data, "mandates[2].valid_from", "unknown key 'valid_from'", "did you mean 'from'?"
+    )
 
 
 def test_missing_key(tmp_path: Path, data: dict[str, Any]) -> None:
@@ -356,13 +354,13 @@ def test_missing_key(tmp_path: Path, data: dict[str, Any]) -> None:
 
 def test_missing_table(tmp_path: Path, data: dict[str, Any]) -> None:
     del data["region"]
-    check(tmp_path, data, "region", "required table 'region' is missing")
+    check(tmp_path, data, "region", "required table [region] is missing")
 
 
 @pytest.mark.parametrize(
     ("section", "field", "value", "fragment"),
     [
-        ("people", "digest", "sometimes", "must be a valid boolean"),
+        ("people", "digest", "sometimes", "must be true or false"),
         ("people", "language", "de", "must be 'nl' or 'en'"),
         ("parties", "kind", "gemeente", "'municipality'"),
         ("people", "name", 42, "must be text"),
@@ -440,6 +438,26 @@ def test_meeting_date_with_time_of_day(tmp_path: Path, data: dict[str, Any]) -> 
     check(tmp_path, data, "bodies[3].meetings[0].date", "has a time of day", "YYYY-MM-DD")
 
 
+def test_whole_number_expected(tmp_path: Path, data: dict[str, Any]) -> None:
+    entry(data, "bodies", "ao")["meetings"][0]["duration_minutes"] = 90.5
+    check(tmp_path, data, "bodies[3].meetings[0].duration_minutes", "must be a whole number")
+
+
+def test_missing_array_of_tables(tmp_path: Path, data: dict[str, Any]) -> None:
+    del data["people"]
+    check(tmp_path, data, "people", "the [[people]] entries are missing")
+
+
+def test_table_given_as_value(tmp_path: Path, data: dict[str, Any]) -> None:
+    data["calendar"] = [1]
+    check(tmp_path, data, "calendar", "must be a table", "[calendar]")
+
+
+def test_list_given_as_text(tmp_path: Path, data: dict[str, Any]) -> None:
+    entry(data, "bodies", "ao")["members"] = "thijs-veldhuizen"
+    check(tmp_path, data, "bodies[3].members", "must be a list", 'members = ["...", "..."]')
+
+
 def test_mandate_date_not_a_date(tmp_path: Path, data: dict[str, Any]) -> None:
     data["mandates"][5]["until"] = "end of 2027"
     check(tmp_path, data, "mandates[5].until", "is not a date", "YYYY-MM-DD")
@@ -467,9 +485,7 @@ def test_duplicate_id(
     )
 
 
-def test_duplicate_explicit_meeting_id_across_bodies(
-    tmp_path: Path, data: dict[str, Any]
-) -> None:
+def test_duplicate_explicit_meeting_id_across_bodies(tmp_path: Path, data: dict[str, Any]) -> None:
     entry(data, "bodies", "ao")["meetings"][1]["id"] = "kick-off"
     entry(data, "bodies", "oogo")["meetings"][2]["id"] = "kick-off"
     check(tmp_path, data, "bodies[4].meetings[2].id", "'kick-off'", "bodies[3].meetings[1].id")
@@ -479,9 +495,7 @@ def test_duplicate_generated_meeting_id(tmp_path: Path, data: dict[str, Any]) ->
     meetings = entry(data, "bodies", "ao")["meetings"]
     meetings.append({"date": meetings[1]["date"], "time": dt.time(15, 0)})
     last = len(meetings) - 1
-    check(
-        tmp_path, data, f"bodies[3].meetings[{last}].date", "'ao-2027-01-07'", "its own id"
-    )
+    check(tmp_path, data, f"bodies[3].meetings[{last}].date", "'ao-2027-01-07'", "its own id")
 
 
 # --- unknown references ----------------------------------------------------------------------
@@ -571,9 +585,7 @@ def test_chair_not_a_member(tmp_path: Path, data: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(("kind", "label"), [("chairs", "chairs' meeting"), ("ao", "AO")])
-def test_missing_single_body(
-    tmp_path: Path, data: dict[str, Any], kind: str, label: str
-) -> None:
+def test_missing_single_body(tmp_path: Path, data: dict[str, Any], kind: str, label: str) -> None:
     data["bodies"] = [b for b in data["bodies"] if b["kind"] != kind]
     check(tmp_path, data, "bodies", f"no body of kind '{kind}' ({label})", "add a [[bodies]]")
 
@@ -585,7 +597,13 @@ def test_missing_oogo(tmp_path: Path, data: dict[str, Any]) -> None:
 
 def test_second_body_of_single_kind(tmp_path: Path, data: dict[str, Any]) -> None:
     entry(data, "bodies", "tafel-monitor")["kind"] = "ao"
-    check(tmp_path, data, "bodies[1].kind", "second body of kind 'ao'", "exactly one AO")
+    check(
+        tmp_path,
+        data,
+        "bodies[3].kind",
+        "a second body of kind 'ao' (the first is bodies[1])",
+        "exactly one AO",
+    )
 
 
 def test_no_table(tmp_path: Path, data: dict[str, Any]) -> None:

@@ -24,8 +24,12 @@ from regie.engine.moves import MoveResult
 
 
 @click.group(cls=RegieGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", envvar="REGIE_DB", metavar="URL|PATH",
-              help="Database: SQLAlchemy URL or SQLite file (env REGIE_DB; default ./regie.db).")
+@click.option(
+    "--db",
+    envvar="REGIE_DB",
+    metavar="URL|PATH",
+    help="Database: SQLAlchemy URL or SQLite file (env REGIE_DB; default ./regie.db).",
+)
 @click.version_option(package_name="regie")
 @click.pass_context
 def cli(ctx: click.Context, db: str | None) -> None:
@@ -43,8 +47,13 @@ def _print_move(r: MoveResult) -> None:
 
 
 @cli.command()
-@click.option("--config", "config_file", required=True, type=click.Path(dir_okay=False),
-              help="Region config (TOML), e.g. config/foodvalley.toml.")
+@click.option(
+    "--config",
+    "config_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Region config (TOML), e.g. config/foodvalley.toml.",
+)
 @json_option
 @pass_env
 def init(env: Env, config_file: str, as_json: bool) -> None:
@@ -54,26 +63,40 @@ def init(env: Env, config_file: str, as_json: bool) -> None:
     from regie.workflows.definition import builtin_workflows
 
     region = load_region(config_file)
-    report = init_database(db=env.database(require=False), clock=env.clock, region=region,
-                           workflows=builtin_workflows())
+    report = init_database(
+        db=env.database(require=False),
+        clock=env.clock,
+        region=region,
+        workflows=builtin_workflows(),
+    )
     if as_json:
         emit_json(report.as_dict())
         return
-    say(f"{report.database}: region {report.region} loaded ({report.people} people, "
+    say(
+        f"{report.database}: region {report.region} loaded ({report.people} people, "
         f"{report.bodies} bodies; meetings +{report.meetings_added} "
-        f"~{report.meetings_changed} -{report.meetings_cancelled})")
+        f"~{report.meetings_changed} -{report.meetings_cancelled})"
+    )
     for wf in report.workflows_added:
         say(f"workflow added: {wf}")
 
 
 @cli.command()
 @click.option("--title", required=True, help="Short title (max 200 characters).")
-@click.option("--purpose", required=True,
-              type=click.Choice(["information", "adoption", "advice"]),
-              help="Why it goes up: information, adoption or advice.")
+@click.option(
+    "--purpose",
+    required=True,
+    type=click.Choice(["information", "adoption", "advice"]),
+    help="Why it goes up: information, adoption or advice.",
+)
 @click.option("--table", required=True, help="The table it starts at.")
-@click.option("--party", "parties", multiple=True, required=True,
-              help="A concerned party (repeat for several).")
+@click.option(
+    "--party",
+    "parties",
+    multiple=True,
+    required=True,
+    help="A concerned party (repeat for several).",
+)
 @click.option("--summary", default="", help="A few sentences on what is proposed.")
 @click.option("--focus", "focus_point", help="Focus point id (sp1…sp5).")
 @click.option("--admin-lead", help="Administrative lead (person id).")
@@ -95,8 +118,9 @@ def submit(env: Env, as_: str | None, **kwargs: Any) -> None:
 @pass_env
 def route(env: Env, proposal: str, stages: tuple[str, ...], as_: str | None) -> None:
     """Set a proposal's route (chairs' meeting), e.g. `route P-2026-001 table chairs oogo`."""
-    r = service(env, moves.set_route, actor=acting_person(as_), proposal_id=proposal,
-                 route=list(stages))
+    r = service(
+        env, moves.set_route, actor=acting_person(as_), proposal_id=proposal, route=list(stages)
+    )
     say(f"{r.proposal_id}: route set to {' -> '.join(stages)}")
 
 
@@ -107,8 +131,9 @@ def route(env: Env, proposal: str, stages: tuple[str, ...], as_: str | None) -> 
 @pass_env
 def advance(env: Env, proposal: str, meeting: str | None, as_: str | None) -> None:
     """Move a proposal to the next stage of its route."""
-    _print_move(service(env, moves.advance, actor=acting_person(as_), proposal_id=proposal,
-                         meeting=meeting))
+    _print_move(
+        service(env, moves.advance, actor=acting_person(as_), proposal_id=proposal, meeting=meeting)
+    )
 
 
 @cli.command(name="return")
@@ -118,11 +143,21 @@ def advance(env: Env, proposal: str, meeting: str | None, as_: str | None) -> No
 @meeting_option
 @as_option
 @pass_env
-def return_cmd(env: Env, proposal: str, to: str, reason: str, meeting: str | None,
-               as_: str | None) -> None:
+def return_cmd(
+    env: Env, proposal: str, to: str, reason: str, meeting: str | None, as_: str | None
+) -> None:
     """Send a proposal back to an earlier stage."""
-    _print_move(service(env, moves.return_, actor=acting_person(as_), proposal_id=proposal,
-                         to=to, reason=reason, meeting=meeting))
+    _print_move(
+        service(
+            env,
+            moves.return_,
+            actor=acting_person(as_),
+            proposal_id=proposal,
+            to=to,
+            reason=reason,
+            meeting=meeting,
+        )
+    )
 
 
 @cli.command()
@@ -133,8 +168,16 @@ def return_cmd(env: Env, proposal: str, to: str, reason: str, meeting: str | Non
 @pass_env
 def defer(env: Env, proposal: str, reason: str, meeting: str | None, as_: str | None) -> None:
     """Move a proposal to the next meeting of the same body."""
-    _print_move(service(env, moves.defer, actor=acting_person(as_), proposal_id=proposal,
-                         reason=reason, meeting=meeting))
+    _print_move(
+        service(
+            env,
+            moves.defer,
+            actor=acting_person(as_),
+            proposal_id=proposal,
+            reason=reason,
+            meeting=meeting,
+        )
+    )
 
 
 @cli.command()
@@ -144,8 +187,9 @@ def defer(env: Env, proposal: str, reason: str, meeting: str | None, as_: str | 
 @pass_env
 def withdraw(env: Env, proposal: str, reason: str, as_: str | None) -> None:
     """Withdraw a proposal for good."""
-    _print_move(service(env, moves.withdraw, actor=acting_person(as_), proposal_id=proposal,
-                         reason=reason))
+    _print_move(
+        service(env, moves.withdraw, actor=acting_person(as_), proposal_id=proposal, reason=reason)
+    )
 
 
 @cli.command()
@@ -153,29 +197,57 @@ def withdraw(env: Env, proposal: str, reason: str, as_: str | None) -> None:
 @click.argument("person")
 @click.option("--present", "status", flag_value="present", help="Attended.")
 @click.option("--absent", "status", flag_value="absent", help="Did not attend.")
-@click.option("--substitute-for", metavar="PERSON",
-              help="Attended as registered substitute for this person.")
-@click.option("--prior-position", "item", metavar="PROPOSAL",
-              help="Record PERSON's position on this item beforehand (with --position).")
+@click.option(
+    "--substitute-for", metavar="PERSON", help="Attended as registered substitute for this person."
+)
+@click.option(
+    "--prior-position",
+    "item",
+    metavar="PROPOSAL",
+    help="Record PERSON's position on this item beforehand (with --position).",
+)
 @click.option("--position", default="", help="The prior position, e.g. 'agrees'.")
 @as_option
 @pass_env
-def attend(env: Env, meeting: str, person: str, status: str | None, substitute_for: str | None,
-           item: str | None, position: str, as_: str | None) -> None:
+def attend(
+    env: Env,
+    meeting: str,
+    person: str,
+    status: str | None,
+    substitute_for: str | None,
+    item: str | None,
+    position: str,
+    as_: str | None,
+) -> None:
     """Record attendance at a meeting: present, absent, substitute, or a prior position."""
     actor = acting_person(as_)
     if item:
-        r = service(env, attendance.record_prior_position, actor=actor, meeting_id=meeting,
-                     proposal_id=item, person=person, position=position)
+        r = service(
+            env,
+            attendance.record_prior_position,
+            actor=actor,
+            meeting_id=meeting,
+            proposal_id=item,
+            person=person,
+            position=position,
+        )
         say(f"{meeting}: prior position of {r.party_id} on {item} recorded")
         return
     if substitute_for:
         status = "substitute"
     if status is None:
-        raise click.UsageError("say --present, --absent, --substitute-for PERSON or "
-                               "--prior-position PROPOSAL")
-    r = service(env, attendance.record_attendance, actor=actor, meeting_id=meeting,
-                 person=person, status=status, substitute_for=substitute_for)
+        raise click.UsageError(
+            "say --present, --absent, --substitute-for PERSON or --prior-position PROPOSAL"
+        )
+    r = service(
+        env,
+        attendance.record_attendance,
+        actor=actor,
+        meeting_id=meeting,
+        person=person,
+        status=status,
+        substitute_for=substitute_for,
+    )
     extra = f" for {substitute_for}" if substitute_for else ""
     say(f"{meeting}: {person} ({r.party_id}) {r.status}{extra}")
 
@@ -184,29 +256,49 @@ def attend(env: Env, meeting: str, person: str, status: str | None, substitute_f
 @click.argument("proposal")
 @click.option("--outcome", required=True, help="adopted, rejected, noted, advice_given…")
 @click.option("--text", default="", help="The decision text.")
-@click.option("--override", metavar="REASON",
-              help="Coordinator only: record despite uncovered parties, with this reason.")
+@click.option(
+    "--override",
+    metavar="REASON",
+    help="Coordinator only: record despite uncovered parties, with this reason.",
+)
 @as_option
 @pass_env
-def decide(env: Env, proposal: str, outcome: str, text: str, override: str | None,
-           as_: str | None) -> None:
+def decide(
+    env: Env, proposal: str, outcome: str, text: str, override: str | None, as_: str | None
+) -> None:
     """Record the outcome at the deciding body's meeting (awaits the chair's confirmation)."""
-    r = service(env, decisions.decide, actor=acting_person(as_), proposal_id=proposal,
-                 outcome=outcome, text=text, override=override)
+    r = service(
+        env,
+        decisions.decide,
+        actor=acting_person(as_),
+        proposal_id=proposal,
+        outcome=outcome,
+        text=text,
+        override=override,
+    )
     note = f" (override for {', '.join(r.uncovered)}: {r.override})" if r.uncovered else ""
     say(f"{r.proposal_id}: {r.outcome} recorded at {r.meeting_id}, awaiting confirmation{note}")
 
 
 @cli.command()
 @click.argument("proposal")
-@click.option("--amend", "amend_text", metavar="TEXT",
-              help="Replace the decision text (a new version; confirmation starts again).")
+@click.option(
+    "--amend",
+    "amend_text",
+    metavar="TEXT",
+    help="Replace the decision text (a new version; confirmation starts again).",
+)
 @as_option
 @pass_env
 def confirm(env: Env, proposal: str, amend_text: str | None, as_: str | None) -> None:
     """Chair of the deciding body: confirm the recorded decision, or amend its text."""
-    r = service(env, decisions.confirm, actor=acting_person(as_), proposal_id=proposal,
-                 amend_text=amend_text)
+    r = service(
+        env,
+        decisions.confirm,
+        actor=acting_person(as_),
+        proposal_id=proposal,
+        amend_text=amend_text,
+    )
     if amend_text is not None:
         say(f"{r.proposal_id}: decision text amended (version {r.version}), awaiting confirmation")
     else:

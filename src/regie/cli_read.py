@@ -7,7 +7,17 @@ from typing import Any
 import click
 from rich.progress import Progress
 
-from regie.cli_support import Env, RegieClickError, emit_json, is_tty, json_option, pass_env, reader, say, table
+from regie.cli_support import (
+    Env,
+    RegieClickError,
+    emit_json,
+    is_tty,
+    json_option,
+    pass_env,
+    reader,
+    say,
+    table,
+)
 from regie.clock import to_utc_naive
 from regie.engine import audit, queries
 
@@ -29,7 +39,9 @@ def show(env: Env, proposal: str, as_json: bool) -> None:
     if p["meeting"]:
         say(f"  meeting {p['meeting']} at {p['meeting_starts_at']}")
     for d in p["decisions"]:
-        status = f"confirmed by {d['confirmed_by']}" if d["confirmed_by"] else "awaiting confirmation"
+        status = (
+            f"confirmed by {d['confirmed_by']}" if d["confirmed_by"] else "awaiting confirmation"
+        )
         say(f"  decision v{d['version']}: {d['outcome']}: {d['text']} ({status})")
     say(f"  moves   {', '.join(p['moves_allowed']) or 'none'}")
 
@@ -48,9 +60,14 @@ def list_cmd(env: Env, as_json: bool, **filters: Any) -> None:
     if as_json:
         emit_json(rows)
         return
-    table("Proposals", ["id", "title", "purpose", "state", "meeting", "when"],
-          [(r["id"], r["title"], r["purpose"], r["state"], r["meeting"], r["meeting_starts_at"])
-           for r in rows])
+    table(
+        "Proposals",
+        ["id", "title", "purpose", "state", "meeting", "when"],
+        [
+            (r["id"], r["title"], r["purpose"], r["state"], r["meeting"], r["meeting_starts_at"])
+            for r in rows
+        ],
+    )
 
 
 @click.command()
@@ -61,13 +78,22 @@ def list_cmd(env: Env, as_json: bool, **filters: Any) -> None:
 @pass_env
 def meetings(env: Env, body: str | None, include_past: bool, limit: int, as_json: bool) -> None:
     """List meetings (upcoming by default)."""
-    rows = reader(env, queries.list_meetings, now=to_utc_naive(env.clock.now()), body=body,
-                  include_past=include_past, limit=limit)
+    rows = reader(
+        env,
+        queries.list_meetings,
+        now=to_utc_naive(env.clock.now()),
+        body=body,
+        include_past=include_past,
+        limit=limit,
+    )
     if as_json:
         emit_json(rows)
         return
-    table("Meetings", ["id", "body", "starts", "status", "items"],
-          [(r["id"], r["body_name"], r["starts_at"], r["status"], r["items"]) for r in rows])
+    table(
+        "Meetings",
+        ["id", "body", "starts", "status", "items"],
+        [(r["id"], r["body_name"], r["starts_at"], r["status"], r["items"]) for r in rows],
+    )
 
 
 @click.command()
@@ -80,10 +106,14 @@ def agenda(env: Env, meeting: str, as_json: bool) -> None:
     if as_json:
         emit_json(a)
         return
-    table(f"Agenda {a['meeting']} ({a['body']}, {a['starts_at']}, {a['status']})",
-          ["proposal", "title", "purpose", "parties", "result"],
-          [(i["proposal"], i["title"], i["purpose"], ", ".join(i["parties"]), i["result"])
-           for i in a["items"]])
+    table(
+        f"Agenda {a['meeting']} ({a['body']}, {a['starts_at']}, {a['status']})",
+        ["proposal", "title", "purpose", "parties", "result"],
+        [
+            (i["proposal"], i["title"], i["purpose"], ", ".join(i["parties"]), i["result"])
+            for i in a["items"]
+        ],
+    )
 
 
 @click.command()
@@ -95,8 +125,11 @@ def people(env: Env, as_json: bool) -> None:
     if as_json:
         emit_json(rows)
         return
-    table("People", ["id", "name", "party", "language", "e-mail"],
-          [(r["id"], r["name"], r["party"], r["language"], r["email"]) for r in rows])
+    table(
+        "People",
+        ["id", "name", "party", "language", "e-mail"],
+        [(r["id"], r["name"], r["party"], r["language"], r["email"]) for r in rows],
+    )
 
 
 @click.group(name="audit")
@@ -114,10 +147,22 @@ def audit_show(env: Env, proposal: str, as_json: bool) -> None:
     if as_json:
         emit_json(events)
         return
-    table(f"Audit trail of {proposal}", ["#", "when (Europe/Amsterdam)", "who", "for", "action",
-                                         "meeting", "details"],
-          [(e["id"], e["at"], e["actor"], e["acting_for"], e["action"], e["meeting"],
-            _details(e["payload"])) for e in events])
+    table(
+        f"Audit trail of {proposal}",
+        ["#", "when (Europe/Amsterdam)", "who", "for", "action", "meeting", "details"],
+        [
+            (
+                e["id"],
+                e["at"],
+                e["actor"],
+                e["acting_for"],
+                e["action"],
+                e["meeting"],
+                _details(e["payload"]),
+            )
+            for e in events
+        ],
+    )
 
 
 def _details(payload: dict[str, Any]) -> str:
@@ -144,13 +189,17 @@ def audit_verify(env: Env, as_json: bool) -> None:
     if not report.ok:
         raise RegieClickError(
             f"audit chain broken at event {report.bad_event}: {report.problem}; the events from "
-            "there on cannot be trusted: compare with a backup", 1,
+            "there on cannot be trusted: compare with a backup",
+            1,
         )
 
 
 @click.command()
-@click.option("--keep", type=click.Path(file_okay=False),
-              help="Keep the demo database and mails in this folder.")
+@click.option(
+    "--keep",
+    type=click.Path(file_okay=False),
+    help="Keep the demo database and mails in this folder.",
+)
 def demo(keep: str | None) -> None:
     """Route three proposals through the whole structure on a temporary database."""
     from regie.demo import run_demo

@@ -50,8 +50,9 @@ def clock_from_env() -> Clock:
     try:
         at = datetime.fromisoformat(value)
     except ValueError:
-        raise UsageError(f"REGIE_NOW={value!r} is not an ISO date-time, e.g. "
-                         "2027-01-12T14:30") from None
+        raise UsageError(
+            f"REGIE_NOW={value!r} is not an ISO date-time, e.g. 2027-01-12T14:30"
+        ) from None
     return FixedClock(at if at.tzinfo else at.replace(tzinfo=AMSTERDAM))
 
 
@@ -128,13 +129,13 @@ meeting_option = click.option(
 
 def service(env: Env, fn: Callable[..., Any], **kwargs: Any) -> Any:
     """Run one write service in its own session (the service commits)."""
-    with env.database().session() as session:
+    with env.database().transaction() as session:
         return fn(session=session, clock=env.clock, **kwargs)
 
 
 def reader(env: Env, fn: Callable[..., Any], **kwargs: Any) -> Any:
     """Run one read service in a read-only transaction."""
-    with env.database().session(write=False) as session:
+    with env.database().transaction(write=False) as session:
         return fn(session=session, **kwargs)
 
 

@@ -34,6 +34,7 @@ from pydantic import (
 )
 
 from regie.errors import ConfigError
+from regie.notifications.config import MailSettings, NotificationRules
 from regie.region_validate import check_region, translate_validation_error
 
 Language = Literal["nl", "en"]
@@ -266,6 +267,8 @@ class Region(_Model):
     substitutes: list[Substitute] = Field(default_factory=list)
     calendar: CalendarSpec = Field(default_factory=CalendarSpec)
     focus_points: list[FocusPoint] = Field(default_factory=list)
+    mail: MailSettings = Field(default_factory=MailSettings)
+    notifications: NotificationRules = Field(default_factory=NotificationRules)
     source: str = ""
 
     def party(self, party_id: str) -> Party:
@@ -322,6 +325,8 @@ class _RegionFile(_Model):
     substitutes: list[Substitute] = Field(default_factory=list)
     calendar: CalendarSpec = Field(default_factory=CalendarSpec)
     focus_points: list[FocusPoint] = Field(default_factory=list)
+    mail: MailSettings = Field(default_factory=MailSettings)
+    notifications: NotificationRules = Field(default_factory=NotificationRules)
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -360,6 +365,8 @@ def parse_region(text: str, source: str) -> Region:
         substitutes=parsed.substitutes,
         calendar=parsed.calendar,
         focus_points=parsed.focus_points,
+        mail=parsed.mail,
+        notifications=parsed.notifications,
         source=source,
     )
     check_region(region)

@@ -71,44 +71,85 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _allowed_keys(root: type[BaseModel], parent: Sequence[int | str]) -> list[str]:
-    model = _model_at(root, parent)
-    if model is None:
-        return []
-    return [field.alias or name for name, field in model.model_fields.items()]
-
-
 def _short(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _shape(root: type[BaseModel], loc: Sequence[int | str]) -> str:
+    """How the key at ``loc`` is written: "tables" ([[name]]), "table" ([name]) or "value"."""
+    parent = _model_at(root, loc[:-1])
+    fields = {f.alias or n: f for n, f in parent.model_fields.items()} if parent else {}
+    field = fields.get(str(loc[-1])) if loc else None
+    if field is None or _model_in(field.annotation) is None:
+        return "value"
+    return "tables" if typing.get_origin(field.annotation) is list else "table"
+
+
+def _missing(error: Any, root: type[BaseModel], name: str) -> str:
+    shape = _shape(root, tuple(error["loc"]))
+    if shape == "tables":
+        return f"the [[{name}]] entries are missing; add at least one"
+    if shape == "table":
+        return f"required table [{name}] is missing; add it"
+    return f"required key '{name}' is missing; add {name} = ... to this entry"
+
+
+def _unknown_key(error: Any, root: type[BaseModel], name: str) -> str:
+    model = _model_at(root, tuple(error["loc"])[:-1])
+    fields = model.model_fields if model else {}
+    allowed = [field.alias or key for key, field in fields.items()]
+    close = difflib.get_close_matches(name, allowed, n=1)
+    if name in fields:  # the Python name of a field that has another name in the file
+        close = [fields[name].alias or name]
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return (
+        f"unknown key '{name}'{hint}; remove it or fix the spelling "
+        f"(allowed keys: {', '.join(allowed)})"
+    )
+
+
+def _not_a_list(error: Any, root: type[BaseModel], name: str) -> str:
+    tables = _shape(root, tuple(error["loc"])) == "tables"
+    how = f"[[{name}]] entries" if tables else f'{name} = ["...", "..."]'
+    return f"must be a list, not {_short(error['input'])}; write {how}"
+
+
+_PROBLEMS: dict[str, Callable[[Any, type[BaseModel], str], str]] = {
+    "missing": _missing,
+    "extra_forbidden": _unknown_key,
+    "list_type": _not_a_list,
+    "value_error": lambda error, _root, _name: str(error["ctx"]["error"]),
+    "string_type": lambda error, _root, _name: (
+        f'must be text, not {_short(error["input"])}; put it in quotes: "..."'
+    ),
+    "bool_parsing": lambda error, _root, name: (
+        f"must be true or false, not {_short(error['input'])}; write {name} = true"
+    ),
+    "int_parsing": lambda error, _root, name: (
+        f"must be a whole number, not {_short(error['input'])}; write it without quotes or decimals"
+    ),
+}
+for _alias, _kind in (
+    ("bool_type", "bool_parsing"),
+    ("int_type", "int_parsing"),
+    ("int_from_float", "int_parsing"),
+):
+    _PROBLEMS[_alias] = _PROBLEMS[_kind]
+for _kind in ("model_type", "model_attributes_type", "dict_type"):
+    _PROBLEMS[_kind] = lambda error, _root, name: (
+        f"must be a table, not {_short(error['input'])}; write [{name}] or {name} = {{ key = ... }}"
+    )
+
+
 def _problem(error: Any, root: type[BaseModel]) -> str:
     loc = tuple(error["loc"])
-    last = str(loc[-1]) if loc else "value"
-    kind = error["type"]
-    if kind == "missing":
-        if isinstance(loc[-1], str) and len(loc) == 1:
-            return f"required table '{last}' is missing; add [{last}] or [[{last}]] to the file"
-        return f"required key '{last}' is missing; add {last} = ... to this entry"
-    if kind == "extra_forbidden":
-        allowed = _allowed_keys(root, loc[:-1])
-        close = difflib.get_close_matches(last, allowed, n=1)
-        hint = f"did you mean '{close[0]}'? " if close else ""
-        return (
-            f"unknown key '{last}'; {hint}remove it or fix the spelling "
-            f"(allowed keys: {', '.join(allowed)})"
-        )
-    if kind == "value_error":
-        return str(error["ctx"]["error"])
-    if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return f"must be a table, not {_short(error['input'])}; write [{last}] or {{ key = ... }}"
-    if kind == "list_type":
-        return f"must be a list, not {_short(error['input'])}; write [ ... ] or [[{last}]] entries"
-    if kind == "string_type":
-        return f'must be text, not {_short(error["input"])}; put it in quotes: {last} = "..."'
+    name = next((str(part) for part in reversed(loc) if isinstance(part, str)), "value")
+    handler = _PROBLEMS.get(error["type"])
+    if handler:
+        return handler(error, root, name)
     message = str(error["msg"]).replace("Input should be", "must be")
-    return f"{message} (got {_short(error['input'])}); fix the value of '{last}'"
+    return f"{message} (got {_short(error['input'])}); fix the value of '{name}'"
 
 
 def _first_error(exc: ValidationError) -> Any:
@@ -135,7 +176,7 @@ def translate_validation_error(
 
 
 def _unknown(what: str, value: str, known: Iterable[str], where: str) -> str:
-    close = difflib.get_close_matches(value, list(known), n=1)
+    close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.5)
     hint = f"did you mean '{close[0]}'? " if close else ""
     return f"unknown {what} '{value}'; {hint}use the id of an entry in {where}"
 
@@ -145,7 +186,13 @@ def _duplicates(items: Iterable[tuple[str, str]], what: str) -> Iterator[Problem
     seen: dict[str, str] = {}
     for key, ident in items:
         if ident in seen:
-            yield key, f"duplicate {what} id '{ident}' (also at {seen[ident]}); ids must be unique"
+            yield (
+                key,
+                (
+                    f"duplicate {what} id '{ident}' (also at {seen[ident]}); ids must be unique, "
+                    "rename one of them"
+                ),
+            )
         else:
             seen[ident] = key
 

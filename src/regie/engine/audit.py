@@ -15,10 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
-
 from regie.clock import to_utc_naive
-from regie.engine.storage import Tx, as_datetime
+from regie.engine.storage import AnySession, Tx, as_datetime
 
 GENESIS = "0" * 64
 _COLUMNS = "id, at, actor, acting_for, action, proposal_id, meeting_id, payload, prev_hash, hash"
@@ -116,7 +114,7 @@ def _row_to_event(row: tuple[Any, ...]) -> Event:
     )
 
 
-def events_for(session: Session, proposal_id: str) -> list[Event]:
+def events_for(session: AnySession, proposal_id: str) -> list[Event]:
     tx = Tx(session)
     rows = tx.all(
         f"SELECT {_COLUMNS} FROM audit_event WHERE proposal_id = ? ORDER BY id", (proposal_id,)
@@ -124,7 +122,7 @@ def events_for(session: Session, proposal_id: str) -> list[Event]:
     return [_row_to_event(r) for r in rows]
 
 
-def iter_events(session: Session, batch: int = 2000) -> Iterator[tuple[tuple[Any, ...], Event]]:
+def iter_events(session: AnySession, batch: int = 2000) -> Iterator[tuple[tuple[Any, ...], Event]]:
     """All events in chain order, read in batches (memory stays flat)."""
     tx = Tx(session)
     last = 0
@@ -155,7 +153,7 @@ class ChainReport:
         }
 
 
-def verify(session: Session, progress: Callable[[int], None] | None = None) -> ChainReport:
+def verify(session: AnySession, progress: Callable[[int], None] | None = None) -> ChainReport:
     """Walk the chain; report the first event whose link or hash does not match."""
     prev = GENESIS
     count = 0
@@ -181,5 +179,5 @@ def verify(session: Session, progress: Callable[[int], None] | None = None) -> C
     return ChainReport(True, count)
 
 
-def count_events(session: Session) -> int:
+def count_events(session: AnySession) -> int:
     return int(Tx(session).scalar("SELECT COUNT(*) FROM audit_event") or 0)

@@ -17,8 +17,9 @@ class WorkCalendar:
     """Closed days: weekends, NL public holidays, plus the region's extra closed days,
     minus the days the region declares open (e.g. Good Friday)."""
 
-    def __init__(self, extra_closed: frozenset[date] = frozenset(),
-                 open_days: frozenset[date] = frozenset()) -> None:
+    def __init__(
+        self, extra_closed: frozenset[date] = frozenset(), open_days: frozenset[date] = frozenset()
+    ) -> None:
         self.extra_closed = extra_closed
         self.open_days = open_days
 

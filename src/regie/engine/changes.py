@@ -13,12 +13,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session
-
 from regie.clock import Clock, to_utc_naive
 from regie.engine import audit
 from regie.engine.calendar import WorkCalendar
-from regie.engine.storage import Tx
+from regie.engine.storage import AnySession, Tx
 from regie.errors import NotFound, UsageError
 from regie.notifications import outbox
 
@@ -32,30 +30,69 @@ class Actor:
 
 
 @dataclass(frozen=True)
+class BodyFacts:
+    id: str
+    kind: str
+    chair: str
+    deadline_working_days: int
+
+
+@dataclass(frozen=True)
 class RegionFacts:
+    """What the config put in the database, cached per process until the next init."""
+
     name: str
     coordinator: str
     calendar: WorkCalendar
+    bodies: dict[str, BodyFacts]
+    by_kind: dict[str, str]  # chairs / ao / oogo -> body id
+
+
+_FACTS: dict[tuple[str, str], RegionFacts] = {}
+
+
+def _database_key(tx: Tx) -> str:
+    session: Any = tx.session
+    db = getattr(session, "db", None)
+    return str(db.url) if db is not None else str(session.get_bind().url)
 
 
 def region_facts(tx: Tx) -> RegionFacts:
     cached = tx.session.info.get("regie_facts")
     if isinstance(cached, RegionFacts):
         return cached
+    generation = tx.scalar("SELECT value FROM region_setting WHERE key = 'generation'")
+    key = (_database_key(tx), str(generation))
+    facts = _FACTS.get(key) if generation is not None else None
+    if facts is None:
+        facts = _load_facts(tx)
+        if generation is not None:
+            _FACTS[key] = facts
+    tx.session.info["regie_facts"] = facts
+    return facts
+
+
+def _load_facts(tx: Tx) -> RegionFacts:
     rows = dict(tx.all("SELECT key, value FROM region_setting"))
     if "coordinator" not in rows:
         raise UsageError("the database holds no region yet; run 'regie init --config FILE'")
     cal = json.loads(rows.get("calendar", "{}"))
-    facts = RegionFacts(
+    bodies = {
+        r[0]: BodyFacts(r[0], r[1], r[2], int(r[3]))
+        for r in tx.all(
+            "SELECT id, kind, chair_id, deadline_working_days FROM body WHERE active = ?", (True,)
+        )
+    }
+    return RegionFacts(
         name=json.loads(rows.get("name", '""')),
         coordinator=json.loads(rows["coordinator"]),
         calendar=WorkCalendar(
             frozenset(date.fromisoformat(d) for d in cal.get("extra_closed_days", [])),
             frozenset(date.fromisoformat(d) for d in cal.get("open_days", [])),
         ),
+        bodies=bodies,
+        by_kind={b.kind: b.id for b in bodies.values() if b.kind in ("chairs", "ao", "oogo")},
     )
-    tx.session.info["regie_facts"] = facts
-    return facts
 
 
 def load_actor(tx: Tx, person_id: str | None) -> Actor:
@@ -75,7 +112,7 @@ def load_actor(tx: Tx, person_id: str | None) -> Actor:
 class Change:
     """The write path of one service call."""
 
-    def __init__(self, session: Session, clock: Clock, actor_id: str | None) -> None:
+    def __init__(self, session: AnySession, clock: Clock, actor_id: str | None) -> None:
         self.session = session
         self.tx = Tx(session)
         self.now: datetime = to_utc_naive(clock.now())
@@ -112,5 +149,5 @@ class Change:
         self.session.commit()
 
 
-def begin(session: Session, clock: Clock, actor_id: str | None) -> Change:
+def begin(session: AnySession, clock: Clock, actor_id: str | None) -> Change:
     return Change(session, clock, actor_id)

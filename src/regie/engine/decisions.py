@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session
-
 from regie.clock import Clock, to_local
 from regie.engine import repository as repo
 from regie.engine import roles
@@ -16,6 +14,7 @@ from regie.engine.changes import Change, begin
 from regie.engine.machine import AWAITING
 from regie.engine.moves import _refuse
 from regie.engine.repository import MeetingRow
+from regie.engine.storage import AnySession
 from regie.errors import MandateMissing, UsageError
 
 
@@ -36,14 +35,21 @@ def uncovered_parties(ch: Change, proposal_id: str, meeting: MeetingRow) -> list
     present, and no prior position for this item."""
     day = to_local(meeting.starts_at).date()
     missing = []
-    rows = ch.tx.all("SELECT person_id, party_id, status FROM attendance WHERE meeting_id = ? "
-                     "AND status != 'absent'", (meeting.id,))
+    rows = ch.tx.all(
+        "SELECT person_id, party_id, status FROM attendance WHERE meeting_id = ? "
+        "AND status != 'absent'",
+        (meeting.id,),
+    )
     for party in repo.concerned_parties(ch.tx, proposal_id):
-        if ch.tx.one("SELECT 1 FROM prior_position WHERE meeting_id = ? AND proposal_id = ? "
-                     "AND party_id = ?", (meeting.id, proposal_id, party)):
+        if ch.tx.one(
+            "SELECT 1 FROM prior_position WHERE meeting_id = ? AND proposal_id = ? "
+            "AND party_id = ?",
+            (meeting.id, proposal_id, party),
+        ):
             continue
         if any(
-            row_party == party and (
+            row_party == party
+            and (
                 (status == "present" and has_mandate(ch, person, party, meeting.body_id, day))
                 or (status == "substitute" and is_substitute(ch, person, party, meeting.body_id))
             )
@@ -55,8 +61,14 @@ def uncovered_parties(ch: Change, proposal_id: str, meeting: MeetingRow) -> list
 
 
 def decide(
-    *, session: Session, clock: Clock, actor: str | None, proposal_id: str, outcome: str,
-    text: str = "", override: str | None = None,
+    *,
+    session: AnySession,
+    clock: Clock,
+    actor: str | None,
+    proposal_id: str,
+    outcome: str,
+    text: str = "",
+    override: str | None = None,
 ) -> DecisionResult:
     """Record the outcome at the deciding body's meeting; it then awaits the chair."""
     ch = begin(session, clock, actor)
@@ -70,8 +82,10 @@ def decide(
     try:
         chosen = wf.outcome(outcome)
     except KeyError:
-        raise UsageError(f"outcome '{outcome}' is not possible for a {wf.purpose} proposal; use "
-                         f"one of: {', '.join(o.id for o in wf.outcomes)}") from None
+        raise UsageError(
+            f"outcome '{outcome}' is not possible for a {wf.purpose} proposal; use "
+            f"one of: {', '.join(o.id for o in wf.outcomes)}"
+        ) from None
     text = text.strip()
     if (chosen.text_required or wf.requires_mandate) and not text:
         raise UsageError(f"outcome '{outcome}' needs the decision text; give it with --text")
@@ -82,7 +96,7 @@ def decide(
         roles.require_coordinator(ch, "override the mandate check")
         override = override.strip()
         if not override:
-            raise UsageError("--override needs a reason, e.g. --override \"agreed by e-mail\"")
+            raise UsageError('--override needs a reason, e.g. --override "agreed by e-mail"')
     if uncovered and not override:
         raise MandateMissing(p.id, meeting.id, uncovered)
     new_state = cw.fire(p.state, "decide")
@@ -91,16 +105,33 @@ def decide(
     repo.save_move(ch.tx, p, state=new_state, stage=p.stage, meeting_id=p.meeting_id, now=ch.now)
     _insert_version(ch, p.id, 1, meeting.id, outcome, text, override if uncovered else None)
     repo.close_agenda_item(ch.tx, p.id, meeting.id, "decided")
-    ev = ch.record("decided", proposal_id=p.id, meeting_id=meeting.id,
-                   payload={"outcome": outcome, "text": text, "version": 1,
-                            "override": override if uncovered else None, "uncovered": uncovered})
+    ev = ch.record(
+        "decided",
+        proposal_id=p.id,
+        meeting_id=meeting.id,
+        payload={
+            "outcome": outcome,
+            "text": text,
+            "version": 1,
+            "override": override if uncovered else None,
+            "uncovered": uncovered,
+        },
+    )
     ch.commit()
-    return DecisionResult(p.id, p.state, outcome, 1, meeting.id,
-                          override if uncovered else None, uncovered, ev.id)
+    return DecisionResult(
+        p.id, p.state, outcome, 1, meeting.id, override if uncovered else None, uncovered, ev.id
+    )
 
 
-def _insert_version(ch: Change, pid: str, version: int, meeting_id: str, outcome: str,
-                    text: str, override: str | None) -> None:
+def _insert_version(
+    ch: Change,
+    pid: str,
+    version: int,
+    meeting_id: str,
+    outcome: str,
+    text: str,
+    override: str | None,
+) -> None:
     ch.tx.execute(
         "INSERT INTO decision (proposal_id, version, meeting_id, outcome, text, "
         "override_reason, recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -109,7 +140,11 @@ def _insert_version(ch: Change, pid: str, version: int, meeting_id: str, outcome
 
 
 def confirm(
-    *, session: Session, clock: Clock, actor: str | None, proposal_id: str,
+    *,
+    session: AnySession,
+    clock: Clock,
+    actor: str | None,
+    proposal_id: str,
     amend_text: str | None = None,
 ) -> DecisionResult:
     """The chair of the deciding body confirms the recorded decision, or amends its text
@@ -120,8 +155,11 @@ def confirm(
     move = "amend" if amend_text is not None else "confirm"
     if p.state != AWAITING:
         raise _refuse(cw, p, move, "only a recorded decision awaiting confirmation can be")
-    row = ch.tx.one("SELECT version, meeting_id, outcome, text, override_reason FROM decision "
-                    "WHERE proposal_id = ? ORDER BY version DESC LIMIT 1", (p.id,))
+    row = ch.tx.one(
+        "SELECT version, meeting_id, outcome, text, override_reason FROM decision "
+        "WHERE proposal_id = ? ORDER BY version DESC LIMIT 1",
+        (p.id,),
+    )
     assert row is not None
     version, meeting_id, outcome, text, override = row
     body = repo.load_meeting(ch.tx, meeting_id).body_id
@@ -139,8 +177,11 @@ def confirm(
         payload = {"version": version, "text": amend_text, "previous_text": text}
         action = "amended"
     else:
-        ch.tx.execute("UPDATE decision SET confirmed_by = ?, confirmed_at = ? WHERE "
-                      "proposal_id = ? AND version = ?", (ch.actor.id, ch.now, p.id, version))
+        ch.tx.execute(
+            "UPDATE decision SET confirmed_by = ?, confirmed_at = ? WHERE "
+            "proposal_id = ? AND version = ?",
+            (ch.actor.id, ch.now, p.id, version),
+        )
         payload = {"version": version, "outcome": outcome, "text": text}
         action = "confirmed"
     ev = ch.record(action, proposal_id=p.id, meeting_id=meeting_id, payload=payload)

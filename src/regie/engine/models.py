@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
 from pydantic import NaiveDatetime as datetime  # stored as naive UTC
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -103,7 +103,7 @@ class Proposal(SQLModel, table=True):
     id: str = Field(primary_key=True)
     title: str
     summary: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    purpose: str = Field(index=True)
+    purpose: str
     workflow_digest: str = Field(foreign_key="workflow_version.digest")
     table_id: str = Field(foreign_key="body.id")
     focus_point: str | None = Field(default=None, foreign_key="focus_point.id")
@@ -111,9 +111,9 @@ class Proposal(SQLModel, table=True):
     official_lead: str | None = Field(default=None, foreign_key="person.id")
     documents: str = "[]"  # JSON list of links
     route: str  # JSON list of stage ids
-    stage: str = Field(index=True)
-    state: str = Field(index=True)
-    meeting_id: str | None = Field(default=None, foreign_key="meeting.id", index=True)
+    stage: str
+    state: str
+    meeting_id: str | None = Field(default=None, foreign_key="meeting.id")
     version: int = 1  # compare-and-set counter, raised by every change
     submitted_by: str = Field(foreign_key="person.id")
     submitted_at: datetime

@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session
-
 from regie.clock import Clock, to_local
 from regie.engine import repository as repo
 from regie.engine import roles
@@ -20,6 +18,7 @@ from regie.engine.changes import Change, begin
 from regie.engine.machine import CLOSED_STATES, CompiledWorkflow
 from regie.engine.placement import Placement, place, stage_body
 from regie.engine.repository import ProposalRow
+from regie.engine.storage import AnySession
 from regie.errors import InvalidMove, UsageError
 
 TITLE_MAX = 200
@@ -59,7 +58,9 @@ def allowed_moves(cw: CompiledWorkflow, p: ProposalRow) -> list[str]:
                 continue
             moves.append(f"advance (to {nxt})")
         elif move == "return":
-            moves.append(f"return (to {' or '.join(cw.targets(p.state, 'return'))})")
+            targets = return_targets(cw, p)
+            if targets:
+                moves.append(f"return (to {' or '.join(targets)})")
         else:
             moves.append(move)
     if p.state == cw.workflow.route_setter:
@@ -67,15 +68,28 @@ def allowed_moves(cw: CompiledWorkflow, p: ProposalRow) -> list[str]:
     return moves
 
 
+def return_targets(cw: CompiledWorkflow, p: ProposalRow) -> list[str]:
+    """Earlier stages the proposal may go back to: those of the workflow that are on its
+    own route (a stage the chairs' meeting left out would have no way forward)."""
+    return [t for t in cw.targets(p.state, "return") if t in p.route]
+
+
 def _refuse(cw: CompiledWorkflow, p: ProposalRow, move: str, why: str = "") -> InvalidMove:
     return InvalidMove(p.id, p.state, move, allowed_moves(cw, p), why)
 
 
-def _result(ch: Change, p: ProposalRow, action: str, pl: Placement | None, event_id: int
-            ) -> MoveResult:
+def _result(
+    ch: Change, p: ProposalRow, action: str, pl: Placement | None, event_id: int
+) -> MoveResult:
     return MoveResult(
-        p.id, action, p.state, p.stage, p.meeting_id,
-        pl.meeting.starts_at if pl else None, pl.late if pl else False, event_id,
+        p.id,
+        action,
+        p.state,
+        p.stage,
+        p.meeting_id,
+        pl.meeting.starts_at if pl else None,
+        pl.late if pl else False,
+        event_id,
     )
 
 
@@ -90,7 +104,7 @@ def _clean(text: str, what: str, *, required: bool, limit: int | None = None) ->
 
 def submit(
     *,
-    session: Session,
+    session: AnySession,
     clock: Clock,
     actor: str | None,
     title: str,
@@ -120,9 +134,25 @@ def submit(
         "focus_point, admin_lead, official_lead, documents, route, stage, state, meeting_id, "
         "version, submitted_by, submitted_at, updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
-        (pid, title, summary.strip(), purpose, cw.workflow.digest, table, focus_point,
-         admin_lead, official_lead, json.dumps(list(documents)), json.dumps(route), start,
-         start, pl.meeting.id, ch.actor.id, ch.now, ch.now),
+        (
+            pid,
+            title,
+            summary.strip(),
+            purpose,
+            cw.workflow.digest,
+            table,
+            focus_point,
+            admin_lead,
+            official_lead,
+            json.dumps(list(documents)),
+            json.dumps(route),
+            start,
+            start,
+            pl.meeting.id,
+            ch.actor.id,
+            ch.now,
+            ch.now,
+        ),
     )
     for party in sorted(set(parties)):
         ch.tx.execute(
@@ -130,28 +160,43 @@ def submit(
         )
     repo.open_agenda_item(ch.tx, pid, pl.meeting.id, start, purpose, ch.now)
     ev = ch.record(
-        "submitted", proposal_id=pid, meeting_id=pl.meeting.id,
-        payload={"title": title, "purpose": purpose, "table": table,
-                 "parties": sorted(set(parties)), "route": route, "late": pl.late,
-                 "workflow": cw.workflow.digest, "focus_point": focus_point,
-                 "admin_lead": admin_lead, "official_lead": official_lead,
-                 "documents": list(documents)},
+        "submitted",
+        proposal_id=pid,
+        meeting_id=pl.meeting.id,
+        payload={
+            "title": title,
+            "purpose": purpose,
+            "table": table,
+            "parties": sorted(set(parties)),
+            "route": route,
+            "late": pl.late,
+            "workflow": cw.workflow.digest,
+            "focus_point": focus_point,
+            "admin_lead": admin_lead,
+            "official_lead": official_lead,
+            "documents": list(documents),
+        },
     )
     ch.commit()
-    p = ProposalRow(pid, title, purpose, cw.workflow.digest, table, route, start, start,
-                    pl.meeting.id, 1)
+    p = ProposalRow(
+        pid, title, purpose, cw.workflow.digest, table, route, start, start, pl.meeting.id, 1
+    )
     return _result(ch, p, "submitted", pl, ev.id)
 
 
 def _check_submit_refs(
-    ch: Change, table: str, parties: Sequence[str], focus: str | None,
+    ch: Change,
+    table: str,
+    parties: Sequence[str],
+    focus: str | None,
     leads: tuple[str | None, str | None],
 ) -> None:
     kind = ch.tx.scalar("SELECT kind FROM body WHERE id = ? AND active = ?", (table, True))
     if kind != "table":
         tables = [r[0] for r in ch.tx.all("SELECT id FROM body WHERE kind = 'table' ORDER BY id")]
-        raise UsageError(f"'{table}' is not a table; proposals start at one of: "
-                         f"{', '.join(tables)}")
+        raise UsageError(
+            f"'{table}' is not a table; proposals start at one of: {', '.join(tables)}"
+        )
     if not parties:
         raise UsageError("name at least one concerned party with --party")
     for party in parties:
@@ -164,15 +209,15 @@ def _check_submit_refs(
             raise UsageError(f"unknown lead '{lead}'; leads are people from the region config")
 
 
-def _open(session: Session, clock: Clock, actor: str | None, proposal_id: str
-          ) -> tuple[Change, ProposalRow, CompiledWorkflow]:
+def _open(
+    session: AnySession, clock: Clock, actor: str | None, proposal_id: str
+) -> tuple[Change, ProposalRow, CompiledWorkflow]:
     ch = begin(session, clock, actor)
     p = repo.load_proposal(ch.tx, proposal_id)
     return ch, p, repo.workflow_for(ch.tx, p.workflow_digest)
 
 
-def _require_stage_authority(ch: Change, cw: CompiledWorkflow, p: ProposalRow, action: str
-                             ) -> str:
+def _require_stage_authority(ch: Change, cw: CompiledWorkflow, p: ProposalRow, action: str) -> str:
     """The body the proposal is at now; its chair or the coordinator may move it."""
     if p.state in CLOSED_STATES or p.state not in [s.id for s in cw.workflow.stages]:
         raise _refuse(cw, p, action)
@@ -182,21 +227,30 @@ def _require_stage_authority(ch: Change, cw: CompiledWorkflow, p: ProposalRow, a
 
 
 def set_route(
-    *, session: Session, clock: Clock, actor: str | None, proposal_id: str, route: Sequence[str]
+    *, session: AnySession, clock: Clock, actor: str | None, proposal_id: str, route: Sequence[str]
 ) -> MoveResult:
     """The chairs' meeting sets this proposal's route, within what its workflow allows."""
     ch, p, cw = _open(session, clock, actor, proposal_id)
     if p.state != cw.workflow.route_setter:
-        raise _refuse(cw, p, "set the route",
-                      f"the route is set while the proposal is at '{cw.workflow.route_setter}'")
+        raise _refuse(
+            cw,
+            p,
+            "set the route",
+            f"the route is set while the proposal is at '{cw.workflow.route_setter}'",
+        )
     _require_stage_authority(ch, cw, p, "set the route of")
     new_route = list(route)
     cw.workflow.check_route(new_route)
     previous = p.route
-    repo.save_move(ch.tx, p, state=p.state, stage=p.stage, meeting_id=p.meeting_id,
-                   now=ch.now, route=new_route)
-    ev = ch.record("route_set", proposal_id=p.id, meeting_id=p.meeting_id,
-                   payload={"route": new_route, "previous": previous})
+    repo.save_move(
+        ch.tx, p, state=p.state, stage=p.stage, meeting_id=p.meeting_id, now=ch.now, route=new_route
+    )
+    ev = ch.record(
+        "route_set",
+        proposal_id=p.id,
+        meeting_id=p.meeting_id,
+        payload={"route": new_route, "previous": previous},
+    )
     ch.commit()
     return _result(ch, p, "route_set", None, ev.id)
 
@@ -207,12 +261,20 @@ def _require_meeting_held(ch: Change, cw: CompiledWorkflow, p: ProposalRow, move
     m = repo.load_meeting(ch.tx, p.meeting_id)
     if m.starts_at > ch.now:
         when = to_local(m.starts_at).strftime("%Y-%m-%d %H:%M")
-        raise _refuse(cw, p, move, f"it is on meeting {m.id} at {when}; it can {move} once that "
-                      "meeting has started")
+        raise _refuse(
+            cw,
+            p,
+            move,
+            f"it is on meeting {m.id} at {when}; it can {move} once that meeting has started",
+        )
 
 
 def advance(
-    *, session: Session, clock: Clock, actor: str | None, proposal_id: str,
+    *,
+    session: AnySession,
+    clock: Clock,
+    actor: str | None,
+    proposal_id: str,
     meeting: str | None = None,
 ) -> MoveResult:
     """To the next stage of its route, on that body's next open meeting."""
@@ -220,8 +282,9 @@ def advance(
     _require_stage_authority(ch, cw, p, "advance")
     target = cw.workflow.next_stage(p.route, p.state)
     if target is None:
-        raise _refuse(cw, p, "advance", "it is at its final stage; record the outcome with "
-                      "'regie decide'")
+        raise _refuse(
+            cw, p, "advance", "it is at its final stage; record the outcome with 'regie decide'"
+        )
     _require_meeting_held(ch, cw, p, "advance")
     new_state = cw.fire(p.state, "advance", target)
     if new_state is None:
@@ -231,23 +294,38 @@ def advance(
 
 
 def return_(
-    *, session: Session, clock: Clock, actor: str | None, proposal_id: str, to: str,
-    reason: str = "", meeting: str | None = None,
+    *,
+    session: AnySession,
+    clock: Clock,
+    actor: str | None,
+    proposal_id: str,
+    to: str,
+    reason: str = "",
+    meeting: str | None = None,
 ) -> MoveResult:
     """Back to an earlier stage (e.g. from the AO to the table), on its next open meeting."""
     ch, p, cw = _open(session, clock, actor, proposal_id)
     _require_stage_authority(ch, cw, p, "return")
+    if to in cw.targets(p.state, "return") and to not in p.route:
+        raise _refuse(cw, p, f"return to '{to}'",
+                      f"'{to}' is not on its route {' -> '.join(p.route)}")
     new_state = cw.fire(p.state, "return", to)
     if new_state is None:
         raise _refuse(cw, p, f"return to '{to}'")
     pl = place(ch, stage_body(ch, cw.workflow, p, to), chosen=meeting)
-    return _finish_move(ch, p, new_state, pl, "returned",
-                        {"from": p.state, "to": to, "reason": reason.strip()})
+    return _finish_move(
+        ch, p, new_state, pl, "returned", {"from": p.state, "to": to, "reason": reason.strip()}
+    )
 
 
 def defer(
-    *, session: Session, clock: Clock, actor: str | None, proposal_id: str,
-    reason: str = "", meeting: str | None = None,
+    *,
+    session: AnySession,
+    clock: Clock,
+    actor: str | None,
+    proposal_id: str,
+    reason: str = "",
+    meeting: str | None = None,
 ) -> MoveResult:
     """To the next meeting of the same body."""
     ch, p, cw = _open(session, clock, actor, proposal_id)
@@ -257,16 +335,26 @@ def defer(
         raise _refuse(cw, p, "defer")
     current = repo.load_meeting(ch.tx, p.meeting_id) if p.meeting_id else None
     pl = place(ch, body, chosen=meeting, after=current)
-    return _finish_move(ch, p, new_state, pl, "deferred",
-                        {"stage": p.state, "from_meeting": p.meeting_id,
-                         "reason": reason.strip()})
+    return _finish_move(
+        ch,
+        p,
+        new_state,
+        pl,
+        "deferred",
+        {"stage": p.state, "from_meeting": p.meeting_id, "reason": reason.strip()},
+    )
 
 
-def _finish_move(ch: Change, p: ProposalRow, new_state: str, pl: Placement, action: str,
-                 payload: dict[str, object]) -> MoveResult:
+def _finish_move(
+    ch: Change,
+    p: ProposalRow,
+    new_state: str,
+    pl: Placement,
+    action: str,
+    payload: dict[str, object],
+) -> MoveResult:
     old_meeting = p.meeting_id
-    repo.save_move(ch.tx, p, state=new_state, stage=new_state, meeting_id=pl.meeting.id,
-                   now=ch.now)
+    repo.save_move(ch.tx, p, state=new_state, stage=new_state, meeting_id=pl.meeting.id, now=ch.now)
     repo.close_agenda_item(ch.tx, p.id, old_meeting, action)
     repo.open_agenda_item(ch.tx, p.id, pl.meeting.id, new_state, p.purpose, ch.now)
     payload = {**payload, "meeting": pl.meeting.id, "late": pl.late}
@@ -276,7 +364,7 @@ def _finish_move(ch: Change, p: ProposalRow, new_state: str, pl: Placement, acti
 
 
 def withdraw(
-    *, session: Session, clock: Clock, actor: str | None, proposal_id: str, reason: str
+    *, session: AnySession, clock: Clock, actor: str | None, proposal_id: str, reason: str
 ) -> MoveResult:
     """Take the proposal out of the process for good."""
     ch, p, cw = _open(session, clock, actor, proposal_id)
@@ -288,7 +376,11 @@ def withdraw(
     old_meeting, stage = p.meeting_id, p.stage
     repo.save_move(ch.tx, p, state=new_state, stage=stage, meeting_id=None, now=ch.now)
     repo.close_agenda_item(ch.tx, p.id, old_meeting, "withdrawn")
-    ev = ch.record("withdrawn", proposal_id=p.id, meeting_id=old_meeting,
-                   payload={"stage": stage, "reason": reason})
+    ev = ch.record(
+        "withdrawn",
+        proposal_id=p.id,
+        meeting_id=old_meeting,
+        payload={"stage": stage, "reason": reason},
+    )
     ch.commit()
     return _result(ch, p, "withdrawn", None, ev.id)

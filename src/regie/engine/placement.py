@@ -23,7 +23,8 @@ def stage_body(ch: Change, workflow: Workflow, proposal: ProposalRow, stage: str
     kind = workflow.stage(stage).body
     if kind == "table":
         return proposal.table_id
-    return repo.body_of_kind(ch.tx, kind)
+    found = ch.facts.by_kind.get(kind)
+    return found if found is not None else repo.body_of_kind(ch.tx, kind)
 
 
 def _deadline_passed(ch: Change, meeting: MeetingRow, working_days: int) -> bool:
@@ -34,9 +35,8 @@ def _deadline_passed(ch: Change, meeting: MeetingRow, working_days: int) -> bool
 def place(
     ch: Change, body_id: str, *, chosen: str | None = None, after: MeetingRow | None = None
 ) -> Placement:
-    working_days = int(
-        ch.tx.scalar("SELECT deadline_working_days FROM body WHERE id = ?", (body_id,)) or 0
-    )
+    body = ch.facts.bodies.get(body_id)
+    working_days = body.deadline_working_days if body else 0
     if chosen is not None:
         return _chosen(ch, body_id, chosen, working_days)
     start = ch.now if after is None else max(ch.now, after.starts_at)

@@ -12,7 +12,9 @@ from regie.engine.storage import Tx, as_datetime
 from regie.errors import ConcurrentChange, NotFound
 from regie.workflows.definition import Workflow, parse_workflow
 
-_PROPOSAL_COLS = "id, title, purpose, workflow_digest, table_id, route, stage, state, meeting_id, version"
+_PROPOSAL_COLS = (
+    "id, title, purpose, workflow_digest, table_id, route, stage, state, meeting_id, version"
+)
 
 
 @dataclass
@@ -48,7 +50,13 @@ def load_proposal(tx: Tx, proposal_id: str) -> ProposalRow:
 
 
 def save_move(
-    tx: Tx, p: ProposalRow, *, state: str, stage: str, meeting_id: str | None, now: datetime,
+    tx: Tx,
+    p: ProposalRow,
+    *,
+    state: str,
+    stage: str,
+    meeting_id: str | None,
+    now: datetime,
     route: list[str] | None = None,
 ) -> None:
     """Compare-and-set: only if nobody changed the proposal since we read it."""
@@ -172,7 +180,9 @@ def concerned_parties(tx: Tx, proposal_id: str) -> list[str]:
 
 def next_proposal_number(tx: Tx, year: int) -> int:
     name = f"proposal-{year}"
-    value = tx.scalar("UPDATE counter SET value = value + 1 WHERE name = ? RETURNING value", (name,))
+    value = tx.scalar(
+        "UPDATE counter SET value = value + 1 WHERE name = ? RETURNING value", (name,)
+    )
     if value is None:
         tx.execute("INSERT INTO counter (name, value) VALUES (?, 1)", (name,))
         value = 1

@@ -13,7 +13,7 @@ import os
 import re
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date, datetime
 from functools import lru_cache
 from importlib.resources import files
@@ -39,16 +39,33 @@ def database_url(db: str | None) -> str:
     return f"sqlite:///{Path(value).expanduser()}"
 
 
+def busy_timeout_from_env() -> int:
+    """``REGIE_BUSY_TIMEOUT_MS`` (how long a writer waits for another one), else 5 s."""
+    value = os.environ.get("REGIE_BUSY_TIMEOUT_MS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else BUSY_TIMEOUT_MS
+
+
+def sqlite_file(url: str) -> str:
+    """The file of an SQLite URL, also for ``sqlite:///file:PATH?mode=ro&uri=true``."""
+    if "///" not in url:
+        return ":memory:"
+    path = url.split("///", 1)[1]
+    if "uri=true" in path and path.startswith("file:"):
+        path = path[len("file:") :].split("?", 1)[0]
+    return path
+
+
 class Database:
     """An opened database: engine plus the knowledge of its dialect."""
 
-    def __init__(self, url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
+    def __init__(self, url: str, *, busy_timeout_ms: int | None = None) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self.busy_timeout_ms = busy_timeout_ms or busy_timeout_from_env()
         if self.is_sqlite:
-            self.path = url.split("///", 1)[1] if "///" in url else ":memory:"
-            self.engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
-            _sqlite_setup(self.engine, busy_timeout_ms)
+            self.path = sqlite_file(url)
+            self.engine = create_engine(url, connect_args={"timeout": self.busy_timeout_ms / 1000})
+            _sqlite_setup(self.engine, self.busy_timeout_ms)
         else:
             self.path = ""
             self.engine = create_engine(url, pool_pre_ping=True)
@@ -68,21 +85,37 @@ class Database:
                 session.rollback()
                 raise
 
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[DbSession]:
+        """The lean session the services run on: one pooled DBAPI connection, one
+        transaction (``BEGIN IMMEDIATE`` for SQLite writers), no ORM. The service commits;
+        anything not committed is rolled back when the block ends."""
+        with storage_errors(self):
+            session = DbSession(self, write=write)
+            try:
+                yield session
+            finally:
+                session.close()
+
     def dispose(self) -> None:
         self.engine.dispose()
 
 
 def _sqlite_setup(engine: Engine, busy_timeout_ms: int) -> None:
+    pages = os.environ.get("REGIE_SQLITE_MAX_PAGES", "")
+    max_pages = int(pages) if pages.isdigit() else 0
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cur.execute("PRAGMA foreign_keys=ON")
-        try:
+        if max_pages:  # fault injection for the tests: a "full disk" at this size
+            cur.execute(f"PRAGMA max_page_count={max_pages}")
+        # a read-only file or folder: reads still work, writes report it
+        with suppress(sqlite3.OperationalError):
             cur.execute("PRAGMA journal_mode=WAL")
-        except sqlite3.OperationalError:
-            pass  # read-only file or directory: reads still work, writes report it
         cur.execute("PRAGMA synchronous=FULL")
         cur.close()
 
@@ -93,29 +126,51 @@ def _sqlite_setup(engine: Engine, busy_timeout_ms: int) -> None:
 
 
 _MESSAGES = (
-    ("database is locked", "the database is locked by another process for more than "
-     f"{BUSY_TIMEOUT_MS // 1000} s; wait for it to finish (a running 'regie' command?) and "
-     "try again"),
-    ("database or disk is full", "the disk (or the database's size limit) is full; free space "
-     "and try again; nothing was written"),
-    ("attempt to write a readonly database", "the database file is read-only; check its "
-     "permissions (and those of its folder) or use another --db; nothing was written"),
-    ("readonly database", "the database file is read-only; check its permissions (and those "
-     "of its folder) or use another --db; nothing was written"),
-    ("file is not a database", "the file is not a regie database or it is damaged; check "
-     "--db / REGIE_DB, or restore a backup"),
-    ("database disk image is malformed", "the database file is damaged; restore a backup "
-     "(see README, 'Backup and restore')"),
-    ("unable to open database file", "cannot open the database file; check that its folder "
-     "exists and is writable"),
+    (
+        "database is locked",
+        "the database is locked by another process for more than "
+        "{timeout}; wait for it to finish (a running 'regie' command?) and try again; nothing "
+        "was written",
+    ),
+    (
+        "database or disk is full",
+        "the disk (or the database's size limit) is full; free space "
+        "and try again; nothing was written",
+    ),
+    (
+        "attempt to write a readonly database",
+        "the database file is read-only; check its "
+        "permissions (and those of its folder) or use another --db; nothing was written",
+    ),
+    (
+        "readonly database",
+        "the database file is read-only; check its permissions (and those "
+        "of its folder) or use another --db; nothing was written",
+    ),
+    (
+        "file is not a database",
+        "the file is not a regie database or it is damaged; check "
+        "--db / REGIE_DB, or restore a backup",
+    ),
+    (
+        "database disk image is malformed",
+        "the database file is damaged; restore a backup (see README, 'Backup and restore')",
+    ),
+    (
+        "unable to open database file",
+        "cannot open the database file; check that its folder exists and is writable",
+    ),
 )
 
 
-def storage_message(exc: BaseException, where: str) -> str | None:
+def storage_message(
+    exc: BaseException, where: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+) -> str | None:
     text = str(getattr(exc, "orig", exc)).lower()
+    timeout = f"{busy_timeout_ms / 1000:g} s"
     for needle, message in _MESSAGES:
         if needle in text:
-            return f"{where}: {message}"
+            return f"{where}: {message.replace('{timeout}', timeout)}"
     if "connection" in text and ("refused" in text or "failed" in text):
         return f"{where}: cannot connect to the database server; is it running?"
     return None
@@ -128,7 +183,7 @@ def storage_errors(db: Database) -> Iterator[None]:
     try:
         yield
     except (OperationalError, DBAPIError, sqlite3.DatabaseError) as exc:
-        message = storage_message(exc, where)
+        message = storage_message(exc, where, db.busy_timeout_ms)
         if message is None:
             raise
         raise StorageError(message) from exc
@@ -144,8 +199,13 @@ class Tx:
     SQL is written with ``?`` placeholders; for PostgreSQL they become ``%s``.
     """
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session | DbSession) -> None:
         self.session = session
+        if isinstance(session, DbSession):
+            self.dialect = session.dialect
+            self._sqlite = self.dialect == "sqlite"
+            self._cur = session.cursor
+            return
         conn = session.connection()
         self.dialect = conn.dialect.name
         self._sqlite = self.dialect == "sqlite"
@@ -155,7 +215,7 @@ class Tx:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         if self._sqlite:
-            self._cur.execute(sql, [_sqlite_param(p) for p in params])
+            self._cur.execute(sql, params)  # dates: see the adapters registered below
         else:
             self._cur.execute(_pg_sql(sql), list(params))
         return self._cur
@@ -176,12 +236,17 @@ class Tx:
         return int(self._cur.rowcount)
 
 
-def _sqlite_param(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+def _sqlite_datetime(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")  # the format SQLAlchemy uses for SQLite
+
+
+def _sqlite_date(value: date) -> str:
+    return value.isoformat()
+
+
+# Explicit adapters (Python 3.12 deprecates the implicit ones); same text as SQLAlchemy's.
+sqlite3.register_adapter(datetime, _sqlite_datetime)
+sqlite3.register_adapter(date, _sqlite_date)
 
 
 @lru_cache(maxsize=512)
@@ -232,7 +297,8 @@ def known_revisions() -> set[str]:
 
 
 def current_revision(db: Database) -> str | None:
-    with storage_errors(db), db.engine.connect() as conn:
+    reading = db.engine.execution_options(regie_read=True)
+    with storage_errors(db), reading.connect() as conn:
         if not inspect(conn).has_table("alembic_version"):
             if inspect(conn).get_table_names():
                 raise StorageError(
@@ -275,3 +341,46 @@ def require_schema(db: Database) -> None:
             f"{db.path or _redact(db.url)}: the database schema ({rev}) is older than this "
             "regie; run 'regie init --config FILE' to upgrade it"
         )
+
+
+class DbSession:
+    """A unit of work on one pooled DBAPI connection (see :meth:`Database.transaction`).
+
+    It has what the services use of a session: ``commit``, ``rollback`` and ``info``;
+    :class:`Tx` reads and writes through its cursor.
+    """
+
+    def __init__(self, db: Database, *, write: bool = True) -> None:
+        self.db = db
+        self.info: dict[str, Any] = {}
+        self.dialect = "sqlite" if db.is_sqlite else db.engine.dialect.name
+        self._fairy = db.engine.raw_connection()
+        self._conn: Any = self._fairy.driver_connection
+        self.cursor: Any = self._conn.cursor()
+        self._open = False
+        self._write = write
+        self._begin()
+
+    def _begin(self) -> None:
+        if self.dialect == "sqlite":
+            self._conn.execute("BEGIN IMMEDIATE" if self._write else "BEGIN")
+        self._open = True
+
+    def commit(self) -> None:
+        self._conn.commit()
+        self._open = False
+
+    def rollback(self) -> None:
+        if self._open:
+            self._conn.rollback()
+            self._open = False
+
+    def close(self) -> None:
+        try:
+            self.rollback()
+        finally:
+            self.cursor.close()
+            self._fairy.close()
+
+
+AnySession = Session | DbSession

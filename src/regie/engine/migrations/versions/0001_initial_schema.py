@@ -269,11 +269,6 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table("proposal", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_proposal_meeting_id"), ["meeting_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_proposal_purpose"), ["purpose"], unique=False)
-        batch_op.create_index(batch_op.f("ix_proposal_stage"), ["stage"], unique=False)
-        batch_op.create_index(batch_op.f("ix_proposal_state"), ["state"], unique=False)
 
     op.create_table(
         "agenda_item",
@@ -416,11 +411,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_agenda_item_meeting")
 
     op.drop_table("agenda_item")
-    with op.batch_alter_table("proposal", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_proposal_state"))
-        batch_op.drop_index(batch_op.f("ix_proposal_stage"))
-        batch_op.drop_index(batch_op.f("ix_proposal_purpose"))
-        batch_op.drop_index(batch_op.f("ix_proposal_meeting_id"))
 
     op.drop_table("proposal")
     op.drop_table("attendance")

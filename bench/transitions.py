@@ -1,0 +1,194 @@
+"""Benchmark: proposals driven through the whole route on SQLite, with audit.
+
+Prints committed transitions per second for regie's services and, in the same run, for a
+raw ``sqlite3`` loop doing the physical minimum per transition (one UPDATE, one INSERT,
+one committed transaction, same pragmas), the ratio, and peak memory after 1,000 and
+after all proposals. Not a test: run ``make bench`` or ``python bench/transitions.py``.
+
+    python bench/transitions.py [--proposals 10000] [--batch 1000]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# This file is named like the `transitions` library: keep bench/ off the import path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import resource  # noqa: E402
+import sqlite3  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from datetime import datetime, timedelta  # noqa: E402
+
+from regie.clock import AMSTERDAM, FixedClock  # noqa: E402
+from regie.engine import attendance, decisions, moves  # noqa: E402
+from regie.engine.setup import init_database  # noqa: E402
+from regie.engine.storage import Database  # noqa: E402
+from regie.region import Region, load_region  # noqa: E402
+from regie.workflows.definition import builtin_workflows  # noqa: E402
+
+CONFIG = Path(__file__).resolve().parents[1] / "config" / "foodvalley.toml"
+T0 = datetime(2026, 11, 23, 10, 0, tzinfo=AMSTERDAM)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Driver:
+    def __init__(self, db: Database, region: Region) -> None:
+        self.db = db
+        self.region = region
+        self.clock = FixedClock(T0)
+        self.transitions = 0
+        self.coordinator = region.coordinator
+        self.table = region.bodies_of_kind("table")[0]
+        self.oogo = region.body_of_kind("oogo")
+        self.parties = ["ede", "swv-vo"]
+
+    def call(self, fn, **kwargs):  # type: ignore[no-untyped-def]
+        with self.db.transaction() as session:
+            result = fn(session=session, clock=self.clock, **kwargs)
+        self.transitions += 1
+        return result
+
+    def at(self, starts_iso: str | None) -> None:
+        assert starts_iso is not None
+        self.clock.set(datetime.fromisoformat(starts_iso) + timedelta(minutes=30))
+
+    def batch(self, n: int) -> None:
+        """n adoption proposals through table -> chairs -> ao -> oogo -> decided."""
+        self.clock.set(T0)
+        ids, where = [], None
+        for i in range(n):
+            r = self.call(
+                moves.submit,
+                actor=self.coordinator,
+                title=f"Voorstel {i}",
+                purpose="adoption",
+                table=self.table.id,
+                parties=self.parties,
+            )
+            ids.append(r.proposal_id)
+            where = r.as_dict()["meeting_starts_at"]
+        for _stage in range(3):
+            self.at(where)
+            for pid in ids:
+                r = self.call(moves.advance, actor=self.coordinator, proposal_id=pid)
+                where = r.as_dict()["meeting_starts_at"]
+        meeting = r.meeting_id
+        self.at(where)
+        self.attend(meeting)
+        for pid in ids:
+            self.call(
+                decisions.decide,
+                actor=self.coordinator,
+                proposal_id=pid,
+                outcome="adopted",
+                text="Vastgesteld zoals voorgesteld.",
+            )
+        for pid in ids:
+            self.call(decisions.confirm, actor=self.oogo.chair, proposal_id=pid)
+
+    def attend(self, meeting: str | None) -> None:
+        assert meeting is not None
+        done = set()
+        for md in self.region.mandates:
+            if md.body == self.oogo.id and md.party in self.parties and md.person not in done:
+                done.add(md.person)
+                with self.db.transaction() as session:
+                    attendance.record_attendance(
+                        session=session,
+                        clock=self.clock,
+                        actor=self.coordinator,
+                        meeting_id=meeting,
+                        person=md.person,
+                        status="present",
+                    )
+
+
+def run_regie(workdir: Path, proposals: int, batch: int) -> tuple[float, int, float, float]:
+    db = Database(f"sqlite:///{workdir / 'bench.db'}")
+    region = load_region(CONFIG)
+    init_database(db=db, clock=FixedClock(T0), region=region, workflows=builtin_workflows())
+    driver = Driver(db, region)
+    started = time.perf_counter()
+    driver.batch(batch)
+    rss_first = peak_rss_mb()
+    for _ in range(proposals // batch - 1):
+        driver.batch(batch)
+    elapsed = time.perf_counter() - started
+    rss_all = peak_rss_mb()
+    db.dispose()
+    return elapsed, driver.transitions, rss_first, rss_all
+
+
+def run_raw(workdir: Path, transitions: int) -> float:
+    """The physical limit: per transition one UPDATE, one INSERT, one commit."""
+    conn = sqlite3.connect(workdir / "raw.db", isolation_level=None)
+    for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=5000"):
+        conn.execute(f"PRAGMA {pragma}")
+    conn.execute("CREATE TABLE proposal (id TEXT PRIMARY KEY, state TEXT, version INTEGER)")
+    conn.execute(
+        "CREATE TABLE audit_event (id INTEGER PRIMARY KEY, at TEXT, actor TEXT, "
+        "action TEXT, proposal_id TEXT, payload TEXT, prev_hash TEXT UNIQUE, hash TEXT)"
+    )
+    ids = [f"P-{i}" for i in range(1000)]
+    conn.executemany("INSERT INTO proposal VALUES (?, 'table', 1)", [(i,) for i in ids])
+    started = time.perf_counter()
+    for n in range(transitions):
+        pid = ids[n % len(ids)]
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(
+            "UPDATE proposal SET state = ?, version = version + 1 WHERE id = ?", (f"s{n % 7}", pid)
+        )
+        conn.execute(
+            "INSERT INTO audit_event (at, actor, action, proposal_id, payload, "
+            "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                "2026-11-23T10:00:00",
+                "coordinator",
+                "advanced",
+                pid,
+                "{}",
+                f"{n:064x}",
+                f"{n + 1:064x}",
+            ),
+        )
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return transitions / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--proposals", type=int, default=10_000)
+    parser.add_argument("--batch", type=int, default=1_000)
+    parser.add_argument("--raw-transitions", type=int, default=20_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        elapsed, count, rss_first, rss_all = run_regie(workdir, args.proposals, args.batch)
+        regie_rate = count / elapsed
+        raw_rate = run_raw(workdir, args.raw_transitions)
+    print(
+        f"regie: {args.proposals} proposals, {count} committed transitions in {elapsed:.1f} s "
+        f"= {regie_rate:,.0f} transitions/s"
+    )
+    print(
+        f"raw sqlite3 (1 UPDATE + 1 INSERT + COMMIT, WAL, synchronous=FULL): "
+        f"{raw_rate:,.0f} transitions/s"
+    )
+    print(f"ratio regie/raw: {regie_rate / raw_rate:.2f} (target >= 0.5)")
+    print(
+        f"peak RSS after {args.batch} proposals: {rss_first:.1f} MB; after {args.proposals}: "
+        f"{rss_all:.1f} MB (growth {rss_all / rss_first:.2f}x)"
+    )
+
+
+if __name__ == "__main__":
+    main()
