@@ -49,7 +49,11 @@ def show(env: Env, proposal: str, as_json: bool) -> None:
 @click.command(name="list")
 @click.option("--stage", help="table, chairs, ao, oogo")
 @click.option("--body", help="Body the proposal's current meeting belongs to.")
-@click.option("--purpose", type=click.Choice(["information", "adoption", "advice"]))
+@click.option(
+    "--purpose",
+    type=click.Choice(["information", "adoption", "advice"]),
+    help="information, adoption or advice.",
+)
 @click.option("--party", help="Concerned party.")
 @click.option("--state", help="e.g. awaiting_confirmation, decided, withdrawn.")
 @json_option
