@@ -26,7 +26,7 @@ from datetime import datetime, timedelta  # noqa: E402
 from regie.clock import AMSTERDAM, FixedClock  # noqa: E402
 from regie.engine import attendance, decisions, moves  # noqa: E402
 from regie.engine.setup import init_database  # noqa: E402
-from regie.engine.storage import Database  # noqa: E402
+from regie.engine.storage import Database, Tx  # noqa: E402
 from regie.region import Region, load_region  # noqa: E402
 from regie.workflows.definition import builtin_workflows  # noqa: E402
 
@@ -110,9 +110,25 @@ class Driver:
                     )
 
 
-def run_regie(workdir: Path, proposals: int, batch: int) -> tuple[float, int, float, float]:
-    db = Database(f"sqlite:///{workdir / 'bench.db'}")
-    region = load_region(CONFIG)
+def quiet_config(workdir: Path) -> Path:
+    """The example region with every notice kind switched off: the engine and its audit
+    trail alone (a supported setting: a kind set to [] is not sent)."""
+    from regie.notifications.config import NOTICE_KINDS
+
+    text = CONFIG.read_text(encoding="utf-8")
+    off = "\n".join(f"{kind} = []" for kind in NOTICE_KINDS)
+    if "[notifications]" in text:
+        raise SystemExit("bench: the example config has its own [notifications]; adapt the bench")
+    path = workdir / "quiet.toml"
+    path.write_text(f"{text}\n[notifications]\n{off}\n", encoding="utf-8")
+    return path
+
+
+def run_regie(
+    workdir: Path, config: Path, proposals: int, batch: int
+) -> tuple[float, int, float, float, int]:
+    db = Database(f"sqlite:///{workdir / (config.stem + '.db')}")
+    region = load_region(config)
     init_database(db=db, clock=FixedClock(T0), region=region, workflows=builtin_workflows())
     driver = Driver(db, region)
     started = time.perf_counter()
@@ -122,13 +138,17 @@ def run_regie(workdir: Path, proposals: int, batch: int) -> tuple[float, int, fl
         driver.batch(batch)
     elapsed = time.perf_counter() - started
     rss_all = peak_rss_mb()
+    with db.transaction(write=False) as session:
+        notices = int(Tx(session).scalar("SELECT COUNT(*) FROM outbox") or 0)
     db.dispose()
-    return elapsed, driver.transitions, rss_first, rss_all
+    return elapsed, driver.transitions, rss_first, rss_all, notices
 
 
-def run_raw(workdir: Path, transitions: int) -> float:
-    """The physical limit: per transition one UPDATE, one INSERT, one commit."""
-    conn = sqlite3.connect(workdir / "raw.db", isolation_level=None)
+def run_raw(workdir: Path, transitions: int, outbox_rows: float = 0.0) -> float:
+    """The physical limit: per transition one UPDATE, one INSERT (and, to compare with
+    the outbox, one multi-row INSERT of as many outbox rows as regie wrote on average),
+    one commit; same pragmas as regie."""
+    conn = sqlite3.connect(workdir / f"raw-{outbox_rows:.1f}.db", isolation_level=None)
     for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=5000"):
         conn.execute(f"PRAGMA {pragma}")
     conn.execute("CREATE TABLE proposal (id TEXT PRIMARY KEY, state TEXT, version INTEGER)")
@@ -136,8 +156,13 @@ def run_raw(workdir: Path, transitions: int) -> float:
         "CREATE TABLE audit_event (id INTEGER PRIMARY KEY, at TEXT, actor TEXT, "
         "action TEXT, proposal_id TEXT, payload TEXT, prev_hash TEXT UNIQUE, hash TEXT)"
     )
+    conn.execute(
+        "CREATE TABLE outbox (id INTEGER PRIMARY KEY, event_id INTEGER, kind TEXT, "
+        "person_id TEXT, email TEXT, context TEXT, status TEXT)"
+    )
     ids = [f"P-{i}" for i in range(1000)]
     conn.executemany("INSERT INTO proposal VALUES (?, 'table', 1)", [(i,) for i in ids])
+    owed = 0.0
     started = time.perf_counter()
     for n in range(transitions):
         pid = ids[n % len(ids)]
@@ -158,6 +183,14 @@ def run_raw(workdir: Path, transitions: int) -> float:
                 f"{n + 1:064x}",
             ),
         )
+        owed += outbox_rows
+        k, owed = int(owed), owed - int(owed)
+        if k:
+            conn.execute(
+                "INSERT INTO outbox (event_id, kind, person_id, email, context, status) "
+                "VALUES " + ", ".join(["(?, 'placed', 'p', 'p@example.org', '{}', 'queued')"] * k),
+                [n] * k,
+            )
         conn.execute("COMMIT")
     elapsed = time.perf_counter() - started
     conn.close()
@@ -172,22 +205,31 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        elapsed, count, rss_first, rss_all = run_regie(workdir, args.proposals, args.batch)
-        regie_rate = count / elapsed
+        quiet = quiet_config(workdir)
+        el, count, rss_first, rss_all, _ = run_regie(workdir, quiet, args.proposals, args.batch)
+        engine_rate = count / el
         raw_rate = run_raw(workdir, args.raw_transitions)
-    print(
-        f"regie: {args.proposals} proposals, {count} committed transitions in {elapsed:.1f} s "
-        f"= {regie_rate:,.0f} transitions/s"
-    )
-    print(
-        f"raw sqlite3 (1 UPDATE + 1 INSERT + COMMIT, WAL, synchronous=FULL): "
-        f"{raw_rate:,.0f} transitions/s"
-    )
-    print(f"ratio regie/raw: {regie_rate / raw_rate:.2f} (target >= 0.5)")
-    print(
-        f"peak RSS after {args.batch} proposals: {rss_first:.1f} MB; after {args.proposals}: "
-        f"{rss_all:.1f} MB (growth {rss_all / rss_first:.2f}x)"
-    )
+        print(
+            f"engine + audit: {args.proposals} proposals, {count} committed transitions in "
+            f"{el:.1f} s = {engine_rate:,.0f}/s"
+        )
+        print(
+            f"raw sqlite3 (1 UPDATE + 1 INSERT + COMMIT, WAL, synchronous=FULL): {raw_rate:,.0f}/s"
+        )
+        print(f"ratio engine/raw: {engine_rate / raw_rate:.2f} (target >= 0.5)")
+        print(
+            f"peak RSS after {args.batch} proposals: {rss_first:.1f} MB; after "
+            f"{args.proposals}: {rss_all:.1f} MB (growth {rss_all / rss_first:.2f}x)"
+        )
+        full = run_regie(workdir, CONFIG, args.proposals // 5, args.batch)
+        el, count, _, _, notices = full
+        per = notices / count
+        full_raw = run_raw(workdir, args.raw_transitions // 2, per)
+        print(
+            f"engine + audit + outbox: {count} transitions, {notices} notices "
+            f"({per:.1f} per transition) = {count / el:,.0f}/s; raw with the same outbox "
+            f"rows: {full_raw:,.0f}/s; ratio {count / el / full_raw:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -22,6 +22,11 @@ from regie.clock import to_utc_naive
 from regie.engine import audit, queries
 
 
+def _when(iso: str | None) -> str:
+    """ISO time with offset -> '2026-12-08 09:30' (local time) for tables."""
+    return iso[:16].replace("T", " ") if iso else ""
+
+
 @click.command()
 @click.argument("proposal")
 @json_option
@@ -37,7 +42,7 @@ def show(env: Env, proposal: str, as_json: bool) -> None:
     say(f"  route   {' -> '.join(p['route'])}")
     say(f"  state   {p['state']} (stage {p['stage']})")
     if p["meeting"]:
-        say(f"  meeting {p['meeting']} at {p['meeting_starts_at']}")
+        say(f"  meeting {p['meeting']} at {_when(p['meeting_starts_at'])}")
     for d in p["decisions"]:
         status = (
             f"confirmed by {d['confirmed_by']}" if d["confirmed_by"] else "awaiting confirmation"
@@ -68,7 +73,14 @@ def list_cmd(env: Env, as_json: bool, **filters: Any) -> None:
         "Proposals",
         ["id", "title", "purpose", "state", "meeting", "when"],
         [
-            (r["id"], r["title"], r["purpose"], r["state"], r["meeting"], r["meeting_starts_at"])
+            (
+                r["id"],
+                r["title"],
+                r["purpose"],
+                r["state"],
+                r["meeting"],
+                _when(r["meeting_starts_at"]),
+            )
             for r in rows
         ],
     )
