@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from regie import cli_admin, cli_mail, cli_read
+from regie import cli_admin, cli_agenda, cli_mail, cli_read
 from regie.cli_support import (
     Env,
     RegieGroup,
@@ -305,7 +305,9 @@ def confirm(env: Env, proposal: str, amend_text: str | None, as_: str | None) ->
         say(f"{r.proposal_id}: decision confirmed ({r.outcome}, version {r.version})")
 
 
-for _command in [*cli_read.COMMANDS, *cli_mail.COMMANDS, *cli_admin.COMMANDS]:
+for _command in [
+    *cli_read.COMMANDS, *cli_mail.COMMANDS, *cli_agenda.COMMANDS, *cli_admin.COMMANDS
+]:
     cli.add_command(_command)
 
 

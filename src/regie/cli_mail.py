@@ -1,7 +1,190 @@
-"""Commands registered on `regie` by this module (see cli.py)."""
+"""Mail commands of `regie`: send, outbox (list, retry, cancel), mail-sink."""
 
 from __future__ import annotations
 
-import click
+import asyncio
+import contextlib
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
-COMMANDS: list[click.Command] = []
+import click
+from rich.console import Console
+from rich.progress import Progress
+
+from regie.cli_support import (
+    Env,
+    emit_json,
+    is_tty,
+    json_option,
+    pass_env,
+    reader,
+    say,
+    service,
+    table,
+)
+from regie.clock import to_utc_naive
+from regie.engine.storage import Tx
+from regie.errors import MailError
+from regie.notifications import outbox, outbox_admin, sink
+from regie.notifications.sender import Sender, SendReport, watch
+from regie.notifications.smtp_settings import SmtpSettings, load_settings
+
+PROGRESS_THRESHOLD = 50
+
+
+def _settings(session: Any) -> SmtpSettings:
+    return load_settings(Tx(session))
+
+
+def _print_report(report: SendReport, prefix: str = "") -> None:
+    say(f"{prefix}sent {report.sent}, retry later {report.retry}, failed {report.failed}"
+        + (f", released {report.released}" if report.released else ""))  # fmt: skip
+
+
+@contextlib.contextmanager
+def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
+    if total <= PROGRESS_THRESHOLD or not is_tty():
+        yield None
+        return
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("sending", total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+@click.command()
+@click.option(
+    "--watch", "keep_watching", is_flag=True, help="Keep sending what becomes due (Ctrl-C stops)."
+)
+@click.option("--limit", type=click.IntRange(min=1), help="Send at most N messages (per round).")
+@click.option(
+    "--interval",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds between rounds with --watch.",
+)
+@json_option
+@pass_env
+def send(env: Env, keep_watching: bool, limit: int | None, interval: float,
+         as_json: bool) -> None:  # fmt: skip
+    """Send the queued notices over SMTP (once, or continuously with --watch)."""
+    db = env.database()
+    settings = reader(env, _settings)
+    if keep_watching:
+        _watch(db, settings, env, interval)
+        return
+    due = outbox.due_count(db, now=to_utc_naive(env.clock.now()))
+    with _progress(min(due, limit or due)) as on_progress:
+        sender = Sender(db, settings, env.clock, on_progress=on_progress)
+        report = asyncio.run(sender.drain(limit))
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        _print_report(report)
+    if report.problems:
+        raise MailError("; ".join(report.problems))
+
+
+def _watch(db: Any, settings: SmtpSettings, env: Env, interval: float) -> None:
+    say(f"sending to {settings.describe()} every {interval:g} s; Ctrl-C stops")
+
+    def on_round(report: SendReport) -> None:
+        if report.sent or report.retry or report.failed:
+            _print_report(report)
+        for problem in report.problems:
+            click.echo(f"regie: warning: {problem}", err=True)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal.SIGINT, stop.set)
+            loop.add_signal_handler(signal.SIGTERM, stop.set)
+        await watch(Sender(db, settings, env.clock), interval=interval, stop=stop,
+                    on_round=on_round)  # fmt: skip
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+    say("stopped")
+
+
+@click.group(invoke_without_command=True)
+@click.option("--status", type=click.Choice(outbox.STATUSES), help="Only rows in this status.")
+@click.option("--person", help="Only mail to this person.")
+@click.option("--proposal", help="Only mail about this proposal.")
+@click.option("--kind", help="Only this kind of notice, e.g. submitted.")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(min=1))
+@json_option
+@click.pass_context
+def outbox_cmd(ctx: click.Context, as_json: bool, **filters: Any) -> None:
+    """List the outbox (newest first); `retry` and `cancel` act on rows."""
+    if ctx.invoked_subcommand is not None:
+        return
+    env = ctx.find_object(Env)
+    assert env is not None
+    rows = reader(env, outbox_admin.list_rows, **filters)
+    if as_json:
+        emit_json(rows)
+        return
+    table("Outbox", ["id", "kind", "to", "proposal", "status", "tries", "next / sent", "error"],
+          [(r["id"], r["kind"], r["person_id"], r["proposal_id"], r["status"], r["attempts"],
+            r["sent_at"] or (r["next_attempt_at"] if r["status"] == "queued" else ""),
+            (r["last_error"] or "")[:80]) for r in rows])  # fmt: skip
+
+
+outbox_cmd.name = "outbox"
+
+
+@outbox_cmd.command()
+@click.argument("row_id", required=False, type=int)
+@click.option("--all-failed", is_flag=True, help="Queue every failed row again.")
+@pass_env
+def retry(env: Env, row_id: int | None, all_failed: bool) -> None:
+    """Queue a failed or cancelled row (or all failed rows) again, due now."""
+    n = service(env, outbox_admin.retry, row_id=row_id, all_failed=all_failed)
+    say(f"{n} row{'s' if n != 1 else ''} queued again")
+
+
+@outbox_cmd.command()
+@click.argument("row_id", type=int)
+@pass_env
+def cancel(env: Env, row_id: int) -> None:
+    """Cancel a row that was not sent yet."""
+    old = service(env, outbox_admin.cancel, row_id=row_id)
+    say(f"outbox row {row_id} cancelled (was {old})")
+
+
+@click.command(name="mail-sink")
+@click.option(
+    "--dir",
+    "directory",
+    default="mail-out",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the received messages (.eml).",
+)
+@click.option(
+    "--port",
+    default=sink.DEFAULT_PORT,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port on 127.0.0.1.",
+)
+def mail_sink(directory: Path, port: int) -> None:
+    """Run a local SMTP server that stores every message as a .eml file (Ctrl-C stops)."""
+
+    def show(m: sink.StoredMail) -> None:
+        click.echo(f"{m.path.name if m.path else '-'}  to {', '.join(m.rcpt_tos)}: {m.subject}")
+
+    handler = sink.MailSink(directory, show, keep=False)
+    with sink.running(handler, port=port):
+        say(f"mail sink on {sink.HOST}:{port}, storing in {directory}/ (Ctrl-C stops)")
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+    say(f"stopped; {handler.count} message{'s' if handler.count != 1 else ''} received")
+
+
+COMMANDS: list[click.Command] = [send, outbox_cmd, mail_sink]

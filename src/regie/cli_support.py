@@ -69,14 +69,38 @@ class RegieClickError(click.ClickException):
         click.echo(f"regie: error: {self.format_message()}", err=True)
 
 
+# a group called without a command prints its help (click >= 8.2): not an error to reword
+_NO_ARGS_HELP: type[Exception] = getattr(click.exceptions, "NoArgsIsHelpError", KeyboardInterrupt)
+
+
+def _usage_error(exc: click.UsageError) -> RegieClickError:
+    """click's usage errors as one line too (exit 2), pointing to the command's help."""
+    path = exc.ctx.command_path if exc.ctx is not None else "regie"
+    return RegieClickError(f"{exc.format_message()} (see '{path} --help')", exc.exit_code)
+
+
 class RegieGroup(click.Group):
-    """Turns RegieError (and any bug) into one clean line and an exit code."""
+    """Turns RegieError, click usage errors (and any bug) into one clean line and an exit
+    code."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except _NO_ARGS_HELP:
+            raise
+        except click.UsageError as exc:
+            raise _usage_error(exc) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except RegieError as exc:
             raise RegieClickError(str(exc), exc.exit_code) from None
+        except _NO_ARGS_HELP:
+            raise
+        except click.UsageError as exc:
+            raise _usage_error(exc) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except KeyboardInterrupt:

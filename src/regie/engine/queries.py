@@ -135,7 +135,8 @@ def list_meetings(
     include_past: bool = False,
     limit: int = 50,
 ) -> list[dict[str, Any]]:
-    where, params = ["1 = 1"], []
+    where: list[str] = ["1 = 1"]
+    params: list[Any] = []
     if body:
         where.append("m.body_id = ?")
         params.append(body)

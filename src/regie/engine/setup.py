@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
-from regie.clock import Clock, to_utc_naive
+from regie.clock import Clock, to_local, to_utc_naive
 from regie.engine import models as m
 from regie.engine.changes import Change
 from regie.engine.storage import Database, Tx, require_schema, upgrade
@@ -61,7 +61,7 @@ def _apply(session: Session, clock: Clock, region: Region, workflows: dict[str, 
     _parties_people(session, region, report)
     _bodies(session, region, report)
     _registers(session, region)
-    _meetings(session, region, now, report)
+    meeting_events = _meetings(session, region, now, report)
     _workflows(session, workflows, now, report)
     session.flush()
     text = Path(region.source).read_bytes() if Path(region.source).exists() else b""
@@ -70,6 +70,8 @@ def _apply(session: Session, clock: Clock, region: Region, workflows: dict[str, 
         "file": str(region.source), "sha256": hashlib.sha256(text).hexdigest(),
         **{k: v for k, v in report.as_dict().items() if k != "database"},
     })
+    for action, meeting_id, payload in meeting_events:
+        ch.record(action, meeting_id=meeting_id, acting_for=None, payload=payload)
     return report
 
 
@@ -84,7 +86,7 @@ class _Frozen:
 
 
 def _settings(session: Session, region: Region) -> None:
-    values = {
+    values: dict[str, object] = {
         "name": region.name,
         "coordinator": region.coordinator,
         "timezone": region.timezone,
@@ -93,9 +95,14 @@ def _settings(session: Session, region: Region) -> None:
             "open_days": [d.isoformat() for d in region.calendar.open_days],
         },
     }
+    values["mail"] = region.mail.model_dump(exclude_none=True)
+    values["notifications"] = region.notifications.model_dump()
+    old = session.get(m.RegionSetting, "generation")
+    values["generation"] = (json.loads(old.value) if old else 0) + 1  # invalidates caches
     for key, value in values.items():
         session.merge(m.RegionSetting(key=key, value=json.dumps(value)))
     session.info.pop("regie_facts", None)
+    session.info.pop("regie_notify_rules", None)
 
 
 def _parties_people(session: Session, region: Region, report: InitReport) -> None:
@@ -148,7 +155,13 @@ def _registers(session: Session, region: Region) -> None:
     session.flush()
 
 
-def _meetings(session: Session, region: Region, now: datetime, report: InitReport) -> None:
+MeetingEvent = tuple[str, str, dict[str, object]]
+
+
+def _meetings(session: Session, region: Region, now: datetime, report: InitReport
+              ) -> list[MeetingEvent]:
+    """Add, move and cancel future meetings; a moved or cancelled meeting whose agenda was
+    published gets an event, so its members receive a calendar update or cancellation."""
     wanted: dict[str, tuple[str, datetime, datetime, str]] = {}
     for body in region.bodies:
         for spec in body.meetings:
@@ -157,6 +170,7 @@ def _meetings(session: Session, region: Region, now: datetime, report: InitRepor
                 spec.location,
             )
     existing = {mt.id: mt for mt in session.exec(select(m.Meeting)).all()}
+    events: list[MeetingEvent] = []
     for mid, (body_id, starts, ends, location) in wanted.items():
         old = existing.get(mid)
         if old is None:
@@ -167,17 +181,45 @@ def _meetings(session: Session, region: Region, now: datetime, report: InitRepor
             (old.starts_at, old.ends_at, old.location, old.status, old.body_id)
             != (starts, ends, location, "scheduled", body_id)
         ):
+            before = _meeting_facts(old)
             old.starts_at, old.ends_at, old.location = starts, ends, location
             old.status, old.body_id = "scheduled", body_id
             old.sequence += 1
             report.meetings_changed += 1
+            events += _if_published(session, "meeting_changed", old, before)
     for mid, old in existing.items():
         if mid not in wanted and old.starts_at > now and old.status != "cancelled":
             _refuse_if_busy(session, region, old)
             old.status = "cancelled"
             old.sequence += 1
             report.meetings_cancelled += 1
+            events += _if_published(session, "meeting_cancelled", old, None)
     session.flush()
+    return events
+
+
+def _meeting_facts(meeting: m.Meeting) -> dict[str, object]:
+    return {
+        "starts_at": to_local(meeting.starts_at).isoformat(),
+        "ends_at": to_local(meeting.ends_at).isoformat(),
+        "location": meeting.location,
+    }
+
+
+def _if_published(session: Session, action: str, meeting: m.Meeting,
+                  before: dict[str, object] | None) -> list[MeetingEvent]:
+    """The event for a changed meeting, if its agenda went out (with an invite) before."""
+    published = Tx(session).scalar(
+        "SELECT 1 FROM audit_event WHERE action = 'agenda_published' AND meeting_id = ? "
+        "LIMIT 1", (meeting.id,),
+    )
+    if not published:
+        return []
+    payload: dict[str, object] = {**_meeting_facts(meeting), "sequence": meeting.sequence,
+                                  "status": meeting.status}
+    if before is not None:
+        payload["previous"] = before
+    return [(action, meeting.id, payload)]
 
 
 def _refuse_if_busy(session: Session, region: Region, meeting: m.Meeting) -> None:

@@ -128,7 +128,7 @@ def _sqlite_setup(engine: Engine, busy_timeout_ms: int) -> None:
 _MESSAGES = (
     (
         "database is locked",
-        "the database is locked by another process for more than "
+        "the database is busy: another process has held its write lock for more than "
         "{timeout}; wait for it to finish (a running 'regie' command?) and try again; nothing "
         "was written",
     ),
@@ -280,6 +280,7 @@ def _alembic_config(db: Database, connection: Any) -> Any:
     return cfg
 
 
+@lru_cache(maxsize=1)  # the migrations are files of the installed package
 def head_revision() -> str:
     from alembic.script import ScriptDirectory
 
@@ -289,11 +290,12 @@ def head_revision() -> str:
     return head
 
 
-def known_revisions() -> set[str]:
+@lru_cache(maxsize=1)  # the migrations are files of the installed package
+def known_revisions() -> frozenset[str]:
     from alembic.script import ScriptDirectory
 
     cfg = _alembic_config(Database("sqlite://"), None)
-    return {s.revision for s in ScriptDirectory.from_config(cfg).walk_revisions()}
+    return frozenset(s.revision for s in ScriptDirectory.from_config(cfg).walk_revisions())
 
 
 def current_revision(db: Database) -> str | None:

@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import regie.engine.models  # noqa: F401  (registers the tables)
+import regie.notifications.models  # noqa: F401  (the outbox table)
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -8,7 +8,7 @@ Create Date: 2026-11-23 17:54:23.070951
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel  # noqa: F401
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "0001"

@@ -1,0 +1,185 @@
+"""Publishing a meeting's agenda, and the "news from the OOGO" for the LEAs.
+
+Both are audit events recorded through :func:`regie.engine.changes.begin`; the mails
+(with the agenda and a calendar invite, or the OOGO's decisions) follow as outbox rows
+in the same transaction. The event payload holds what was published, so the audit
+trail shows exactly which agenda or which decisions went out.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session
+
+from regie.clock import Clock, to_local
+from regie.engine import repository as repo
+from regie.engine import roles
+from regie.engine.changes import Change, begin
+from regie.engine.repository import MeetingRow
+from regie.errors import UsageError
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    meeting_id: str
+    body_id: str
+    items: int
+    sequence: int
+    republished: bool
+    event_id: int
+
+
+@dataclass(frozen=True)
+class NewsResult:
+    meeting_id: str
+    decisions: int
+    leas: int
+    event_id: int
+
+
+def _meeting_payload(meeting: MeetingRow, location: str) -> dict[str, Any]:
+    return {
+        "starts_at": to_local(meeting.starts_at).isoformat(),
+        "ends_at": to_local(meeting.ends_at).isoformat(),
+        "location": location,
+    }
+
+
+def agenda_items(ch: Change, meeting_id: str) -> list[dict[str, Any]]:
+    """The open items of a meeting: proposal, title, purpose, concerned parties, documents."""
+    rows = ch.tx.all(
+        "SELECT a.proposal_id, p.title, a.purpose, a.stage, p.documents FROM agenda_item a "
+        "JOIN proposal p ON p.id = a.proposal_id WHERE a.meeting_id = ? AND a.result IS NULL "
+        "ORDER BY a.id",
+        (meeting_id,),
+    )
+    parties: dict[str, list[str]] = {}
+    for proposal_id, name in ch.tx.all(
+        "SELECT pp.proposal_id, pa.name FROM proposal_party pp JOIN party pa "
+        "ON pa.id = pp.party_id JOIN agenda_item a ON a.proposal_id = pp.proposal_id "
+        "WHERE a.meeting_id = ? AND a.result IS NULL ORDER BY pa.name",
+        (meeting_id,),
+    ):
+        parties.setdefault(proposal_id, []).append(name)
+    return [
+        {
+            "proposal": r[0],
+            "title": r[1],
+            "purpose": r[2],
+            "stage": r[3],
+            "documents": json.loads(r[4] or "[]"),
+            "parties": parties.get(r[0], []),
+        }
+        for r in rows
+    ]
+
+
+def publish_agenda(
+    *, session: Session, clock: Clock, actor: str | None, meeting_id: str
+) -> PublishResult:
+    """Send the agenda of a coming meeting, with a calendar invite, to all its members.
+
+    Publishing again (a changed agenda) raises the meeting's sequence, so calendars
+    update the entry they already have.
+    """
+    ch = begin(session, clock, actor)
+    meeting = repo.load_meeting(ch.tx, meeting_id)
+    roles.require_chair_or_coordinator(ch, meeting.body_id, f"publish the agenda of {meeting_id}")
+    if meeting.status != "scheduled":
+        raise UsageError(f"meeting {meeting_id} is {meeting.status}; there is no agenda to publish")
+    if meeting.starts_at <= ch.now:
+        raise UsageError(
+            f"meeting {meeting_id} has already started; publish an agenda before the meeting"
+        )
+    republished = (
+        ch.tx.one(
+            "SELECT 1 FROM audit_event WHERE action = 'agenda_published' "
+            "AND meeting_id = ? LIMIT 1",
+            (meeting_id,),
+        )
+        is not None
+    )
+    if republished:
+        ch.tx.execute("UPDATE meeting SET sequence = sequence + 1 WHERE id = ?", (meeting_id,))
+    sequence, location = ch.tx.one(
+        "SELECT sequence, location FROM meeting WHERE id = ?", (meeting_id,)
+    ) or (0, "")
+    items = agenda_items(ch, meeting_id)
+    ev = ch.record(
+        "agenda_published",
+        meeting_id=meeting_id,
+        payload={
+            **_meeting_payload(meeting, location or ""),
+            "body": meeting.body_id,
+            "sequence": int(sequence),
+            "republished": republished,
+            "agenda": items,
+        },
+    )
+    ch.commit()
+    return PublishResult(meeting_id, meeting.body_id, len(items), int(sequence), republished, ev.id)
+
+
+def meeting_decisions(ch: Change, meeting_id: str) -> list[dict[str, Any]]:
+    """The latest version of every decision recorded at a meeting."""
+    rows = ch.tx.all(
+        "SELECT d.proposal_id, p.title, d.outcome, d.text, d.version, d.confirmed_at "
+        "FROM decision d JOIN proposal p ON p.id = d.proposal_id WHERE d.meeting_id = ? "
+        "AND d.version = (SELECT MAX(v.version) FROM decision v "
+        "WHERE v.proposal_id = d.proposal_id) ORDER BY d.proposal_id",
+        (meeting_id,),
+    )
+    return [
+        {
+            "proposal": r[0],
+            "title": r[1],
+            "outcome": r[2],
+            "text": r[3],
+            "version": r[4],
+            "confirmed": r[5] is not None,
+        }
+        for r in rows
+    ]
+
+
+def oogo_news(*, session: Session, clock: Clock, actor: str | None, meeting_id: str) -> NewsResult:
+    """After an OOGO meeting: one "news from the OOGO" mail to every LEA member, with the
+    decisions of that meeting (rule of conduct 5)."""
+    ch = begin(session, clock, actor)
+    meeting = repo.load_meeting(ch.tx, meeting_id)
+    if meeting.body_id != repo.body_of_kind(ch.tx, "oogo"):
+        raise UsageError(
+            f"meeting {meeting_id} is not an OOGO meeting; news goes out after "
+            "an OOGO (see 'regie meetings --body oogo')"
+        )
+    roles.require_chair_or_coordinator(ch, meeting.body_id, f"send the news of {meeting_id}")
+    if meeting.starts_at > ch.now:
+        raise UsageError(
+            f"meeting {meeting_id} has not taken place yet; send its news after the meeting"
+        )
+    sent = ch.tx.scalar(
+        "SELECT at FROM audit_event WHERE action = 'oogo_news' AND "
+        "meeting_id = ? ORDER BY id LIMIT 1",
+        (meeting_id,),
+    )
+    if sent is not None:
+        raise UsageError(f"the news of {meeting_id} was already sent ({str(sent)[:16]} UTC)")
+    decisions = meeting_decisions(ch, meeting_id)
+    if not decisions:
+        raise UsageError(
+            f"no decisions were recorded at {meeting_id}; record them with 'regie decide' first"
+        )
+    location = ch.tx.scalar("SELECT location FROM meeting WHERE id = ?", (meeting_id,)) or ""
+    leas = int(
+        ch.tx.scalar("SELECT COUNT(*) FROM body WHERE kind = 'lea' AND active = ?", (True,)) or 0
+    )
+    ev = ch.record(
+        "oogo_news",
+        meeting_id=meeting_id,
+        payload={**_meeting_payload(meeting, location), "decisions": decisions},
+    )
+    ch.commit()
+    return NewsResult(meeting_id, len(decisions), leas, ev.id)

@@ -1,0 +1,271 @@
+"""`regie check`: is this database whole and consistent? (like ``git fsck``)
+
+Checks, in order:
+
+1. storage (SQLite): ``PRAGMA integrity_check`` and ``PRAGMA foreign_key_check``;
+   on PostgreSQL the server keeps pages and foreign keys itself (noted, not checked);
+2. the audit hash chain (:func:`regie.engine.audit.verify`);
+3. every proposal follows a stored workflow version and its state and stage are
+   states of that version;
+4. replay: each proposal's state, stage, meeting, route and version follow from its
+   audit events (one event per change, no change without its event, no event without its
+   proposal), every event is a move its workflow allows, and the decision versions match
+   the decided/amended/confirmed events (a decided proposal's latest version is confirmed);
+5. agenda: an open proposal has exactly one open agenda item, on its meeting; a closed
+   or decided one has none;
+6. references: no agenda item, attendance, prior position, decision or proposal points
+   to a missing meeting or proposal;
+7. outbox (when the table exists): every row belongs to an audit event.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import inspect
+
+from regie.engine import audit
+from regie.engine.machine import AWAITING, CLOSED_STATES, CompiledWorkflow
+from regie.engine.replay import STATE_ACTIONS, Stored, compare, replay
+from regie.engine.repository import workflow_for
+from regie.engine.storage import Database, Tx, storage_errors
+from regie.errors import RegieError
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    message: str
+    ids: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "ids": self.ids}
+
+    def __str__(self) -> str:
+        ids = f" [{', '.join(self.ids)}]" if self.ids else ""
+        return f"{self.code}: {self.message}{ids}"
+
+
+@dataclass
+class CheckReport:
+    database: str
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    proposals: int = 0
+    events: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def add(self, code: str, message: str, ids: list[str] | None = None) -> None:
+        self.problems.append(Problem(code, message, ids or []))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "database": self.database,
+            "ok": self.ok,
+            "proposals": self.proposals,
+            "events": self.events,
+            "problems": [p.as_dict() for p in self.problems],
+            "notes": self.notes,
+        }
+
+
+def check_database(*, db: Database) -> CheckReport:
+    """Run every check; the database is only read."""
+    report = CheckReport(database=db.path or "(server)")
+    with db.session(write=False) as session:
+        tx = Tx(session)
+        _storage(tx, db, report)
+        chain = audit.verify(session)
+        report.events = chain.events
+        if not chain.ok:
+            report.add(
+                "audit_chain",
+                f"the hash chain is broken: {chain.problem}",
+                [f"event {chain.bad_event}"],
+            )
+        _proposals(tx, report)
+        _agenda(tx, report)
+        _references(tx, report)
+        _outbox(tx, db, report)
+    return report
+
+
+def _storage(tx: Tx, db: Database, report: CheckReport) -> None:
+    if not db.is_sqlite:
+        report.notes.append(
+            "PostgreSQL: page integrity and foreign keys are enforced by the "
+            "server; not checked here"
+        )
+        return
+    with storage_errors(db):
+        rows = [str(r[0]) for r in tx.all("PRAGMA integrity_check")]
+    if rows != ["ok"]:
+        for line in rows[:20]:
+            report.add("integrity", line)
+    for table, rowid, parent, _fk in tx.all("PRAGMA foreign_key_check"):
+        report.add(
+            "foreign_key",
+            f"a row of {table} points to a missing {parent} row",
+            [f"{table} rowid {rowid}"],
+        )
+
+
+def _events_by_proposal(tx: Tx) -> dict[str, list[audit.Event]]:
+    found: dict[str, list[audit.Event]] = defaultdict(list)
+    actions = ", ".join(f"'{a}'" for a in STATE_ACTIONS)
+    rows = tx.all(
+        "SELECT id, at, actor, acting_for, action, proposal_id, meeting_id, payload, prev_hash, "
+        f"hash FROM audit_event WHERE action IN ({actions}) ORDER BY id"
+    )
+    for row in rows:
+        ev = audit.Event(
+            int(row[0]),
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            row[6],
+            json.loads(row[7]),
+            row[8],
+            row[9],
+        )
+        found[ev.proposal_id or ""].append(ev)
+    return found
+
+
+def _stored(tx: Tx) -> Iterator[Stored]:
+    decisions: dict[str, list[tuple[int, str, str, str | None]]] = defaultdict(list)
+    for pid, version, outcome, text, by in tx.all(
+        "SELECT proposal_id, version, outcome, text, confirmed_by FROM decision "
+        "ORDER BY proposal_id, version"
+    ):
+        decisions[pid].append((int(version), outcome, text, by))
+    for row in tx.all(
+        "SELECT id, workflow_digest, route, stage, state, meeting_id, version FROM proposal "
+        "ORDER BY id"
+    ):
+        yield Stored(
+            row[0],
+            row[1],
+            json.loads(row[2]),
+            row[3],
+            row[4],
+            row[5],
+            int(row[6]),
+            decisions.get(row[0], []),
+        )
+
+
+def _workflow(tx: Tx, p: Stored, report: CheckReport) -> CompiledWorkflow | None:
+    try:
+        cw = workflow_for(tx, p.workflow_digest)
+    except RegieError as exc:
+        report.add(
+            "workflow_missing", f"follows a workflow version that is not stored ({exc})", [p.id]
+        )
+        return None
+    if p.state not in cw.states:
+        report.add(
+            "state_unknown",
+            f"state '{p.state}' is not a state of its workflow "
+            f"({cw.workflow.purpose} {p.workflow_digest[:12]})",
+            [p.id],
+        )
+    if p.stage not in [s.id for s in cw.workflow.stages]:
+        report.add("stage_unknown", f"stage '{p.stage}' is not a stage of its workflow", [p.id])
+    return cw
+
+
+def _proposals(tx: Tx, report: CheckReport) -> None:
+    events = _events_by_proposal(tx)
+    for p in _stored(tx):
+        report.proposals += 1
+        cw = _workflow(tx, p, report)
+        replayed, findings = replay(events.pop(p.id, []), cw)
+        _add(report, findings)
+        _add(report, compare(p, replayed))
+    for pid, orphans in sorted(events.items()):
+        report.add(
+            "event_without_proposal",
+            f"{len(orphans)} state-change event(s) name a proposal that does not exist",
+            [pid or "(none)", *_event_ids(orphans)],
+        )
+
+
+def _event_ids(events: list[audit.Event]) -> list[str]:
+    return [f"event {ev.id}" for ev in events[:10]]
+
+
+def _add(report: CheckReport, findings: Any) -> None:
+    for code, message, ids in findings:
+        report.add(code, message, ids)
+
+
+def _agenda(tx: Tx, report: CheckReport) -> None:
+    open_items: dict[str, list[str]] = defaultdict(list)
+    for pid, mid in tx.all(
+        "SELECT proposal_id, meeting_id FROM agenda_item WHERE result IS NULL ORDER BY id"
+    ):
+        open_items[pid].append(mid)
+    for pid, state, mid in tx.all("SELECT id, state, meeting_id FROM proposal ORDER BY id"):
+        items = open_items.get(pid, [])
+        want = [] if state in (*CLOSED_STATES, AWAITING) or mid is None else [mid]
+        if items != want:
+            report.add(
+                "agenda_mismatch",
+                f"in state '{state}' on meeting {mid}, but its open "
+                f"agenda items are on: {', '.join(items) or 'none'}",
+                [pid, *items],
+            )
+
+
+_REFERENCES = (
+    ("agenda_item", "id", "meeting_id", "meeting"),
+    ("agenda_item", "id", "proposal_id", "proposal"),
+    ("attendance", "person_id", "meeting_id", "meeting"),
+    ("prior_position", "party_id", "meeting_id", "meeting"),
+    ("prior_position", "party_id", "proposal_id", "proposal"),
+    ("decision", "version", "meeting_id", "meeting"),
+    ("decision", "version", "proposal_id", "proposal"),
+    ("proposal", "id", "meeting_id", "meeting"),
+    ("proposal_party", "party_id", "proposal_id", "proposal"),
+)
+
+
+def _references(tx: Tx, report: CheckReport) -> None:
+    """Dangling references, checked with joins (works where foreign keys were off)."""
+    for table, key, column, target in _REFERENCES:
+        rows = tx.all(
+            f"SELECT t.{key}, t.{column} FROM {table} t LEFT JOIN {target} x "
+            f"ON x.id = t.{column} WHERE t.{column} IS NOT NULL AND x.id IS NULL"
+        )
+        for ident, missing in rows:
+            report.add(
+                "dangling_reference",
+                f"{table} row ({key} {ident}) points to missing {target} {missing}",
+                [str(missing)],
+            )
+
+
+def _outbox(tx: Tx, db: Database, report: CheckReport) -> None:
+    if not inspect(db.engine.execution_options(regie_read=True)).has_table("outbox"):
+        report.notes.append("no outbox table in this database: outbox not checked")
+        return
+    rows = tx.all(
+        "SELECT o.id, o.event_id FROM outbox o LEFT JOIN audit_event e ON e.id = o.event_id "
+        "WHERE e.id IS NULL ORDER BY o.id"
+    )
+    for oid, event_id in rows:
+        report.add(
+            "outbox_orphan",
+            f"outbox row {oid} belongs to event {event_id}, which does not exist",
+            [f"outbox {oid}", f"event {event_id}"],
+        )

@@ -1,0 +1,228 @@
+"""Who gets what: the notices an audit event causes.
+
+Runs inside the event's transaction on the hot write path, so it stays lean: events
+that cause no mail cost no query; the others read the proposal and the meeting (one
+query each), then every recipient group in one UNION query. A person gets one notice
+per event, of the first kind whose groups include them (see ``EVENT_KINDS``).
+
+The notice's context holds the facts as they were when the event happened, so a mail
+sent later tells what happened then; it is JSON-able and enough to render the mail.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from regie.clock import to_local
+from regie.engine.audit import Event
+from regie.engine.changes import region_facts
+from regie.engine.storage import Tx, as_datetime
+from regie.notifications.config import EVENT_KINDS, rules_from_setting
+from regie.notifications.types import Notice
+
+_RULES_KEY = "regie_notify_rules"
+_ACTOR_RANK = -1  # the actor's row only gives their name; it is not a recipient
+
+
+def notices_for_event(tx: Tx, event: Event) -> list[Notice]:
+    """The notices ``event`` causes, one per person; [] for events that cause none."""
+    kinds = EVENT_KINDS.get(event.action)
+    if not kinds:
+        return []
+    rules = _rules(tx)
+    wanted = [(kind, rules[kind]) for kind in kinds if rules[kind]]
+    if not wanted:
+        return []
+    facts = _facts(tx, event)
+    rows = _people(tx, event, facts, wanted)
+    base = _context(tx, event, facts)
+    notices: list[Notice] = []
+    seen: set[str] = set()
+    for rank, person_id, email, language, name, detail in rows:
+        if rank == _ACTOR_RANK:
+            base["actor_name"] = name
+            continue
+        if person_id in seen:
+            continue
+        seen.add(person_id)
+        kind = wanted[rank // 100][0]
+        context = {**base, "recipient_name": name}
+        if detail:
+            context["lea"] = detail
+        notices.append(
+            Notice(
+                kind=kind,
+                person_id=person_id,
+                email=email,
+                language=language if language in ("nl", "en") else "nl",
+                proposal_id=event.proposal_id,
+                meeting_id=facts.get("meeting_id"),
+                context=context,
+            )
+        )
+    return notices
+
+
+def _rules(tx: Tx) -> dict[str, tuple[str, ...]]:
+    cached = tx.session.info.get(_RULES_KEY)
+    if isinstance(cached, dict):
+        return cached
+    value = tx.scalar("SELECT value FROM region_setting WHERE key = 'notifications'")
+    rules = rules_from_setting(value)
+    tx.session.info[_RULES_KEY] = rules
+    return rules
+
+
+# -- facts ------------------------------------------------------------------------------
+
+
+def _facts(tx: Tx, event: Event) -> dict[str, Any]:
+    facts: dict[str, Any] = {}
+    if event.proposal_id:
+        facts.update(_proposal_facts(tx, event.proposal_id))
+    meeting_id = event.payload.get("meeting") or event.meeting_id
+    if isinstance(meeting_id, str):
+        facts.update(_meeting_facts(tx, meeting_id))
+    return facts
+
+
+def _proposal_facts(tx: Tx, proposal_id: str) -> dict[str, Any]:
+    row = tx.one(
+        "SELECT p.title, p.purpose, p.summary, p.documents, p.table_id, b.name, b.chair_id, "
+        "p.admin_lead, p.official_lead, p.stage, p.state FROM proposal p "
+        "JOIN body b ON b.id = p.table_id WHERE p.id = ?",
+        (proposal_id,),
+    )
+    if row is None:
+        return {}
+    return {
+        "proposal_id": proposal_id,
+        "title": row[0],
+        "purpose": row[1],
+        "summary": row[2],
+        "documents": json.loads(row[3] or "[]"),
+        "table_id": row[4],
+        "table_name": row[5],
+        "table_chair": row[6],
+        "leads": [lead for lead in (row[7], row[8]) if lead],
+        "stage": row[9],
+        "state": row[10],
+    }
+
+
+def _meeting_facts(tx: Tx, meeting_id: str) -> dict[str, Any]:
+    row = tx.one(
+        "SELECT m.body_id, b.name, b.kind, b.chair_id, m.starts_at, m.ends_at, m.location, "
+        "m.sequence, m.status FROM meeting m JOIN body b ON b.id = m.body_id WHERE m.id = ?",
+        (meeting_id,),
+    )
+    if row is None:
+        return {}
+    starts, ends = as_datetime(row[4]), as_datetime(row[5])
+    assert starts is not None and ends is not None
+    return {
+        "meeting_id": meeting_id,
+        "body_id": row[0],
+        "body_name": row[1],
+        "body_kind": row[2],
+        "body_chair": row[3],
+        "starts_at": to_local(starts).isoformat(),
+        "ends_at": to_local(ends).isoformat(),
+        "location": row[6] or "",
+        "sequence": int(row[7] or 0),
+        "meeting_status": row[8],
+    }
+
+
+def _context(tx: Tx, event: Event, facts: dict[str, Any]) -> dict[str, Any]:
+    """What the templates see: facts at event time plus the event's own payload."""
+    context = {k: v for k, v in facts.items() if k not in ("table_chair", "body_chair")}
+    context.update(
+        {
+            "event_id": event.id,
+            "action": event.action,
+            "actor": event.actor,
+            "actor_name": event.actor,
+            "at": event.at.isoformat() + "Z",
+            "region": region_facts(tx).name,
+            "payload": event.payload,
+        }
+    )
+    return context
+
+
+# -- recipient groups ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Part:
+    sql: str  # selects (pid, detail) for one group
+    params: tuple[Any, ...]
+
+
+_MEMBERS = "SELECT person_id AS pid, '' AS detail FROM body_member WHERE body_id = ?"
+_CHAIR = "SELECT chair_id AS pid, '' AS detail FROM body WHERE id = ?"
+_PERSON = "SELECT id AS pid, '' AS detail FROM person WHERE id = ?"
+_OF_KIND = (
+    "SELECT bm.person_id AS pid, {detail} AS detail FROM body_member bm "
+    "JOIN body b ON b.id = bm.body_id WHERE b.kind = ? AND b.active = ?"
+)
+_REPRESENTATIVES = (
+    "SELECT md.person_id AS pid, '' AS detail FROM mandate md JOIN proposal_party pp "
+    "ON pp.party_id = md.party_id WHERE pp.proposal_id = ? AND md.body_id = ? "
+    "AND md.valid_from <= ? AND (md.valid_until IS NULL OR md.valid_until >= ?)"
+)
+
+
+def _group(group: str, event: Event, facts: dict[str, Any], coordinator: str) -> _Part | None:
+    """The SELECT of one recipient group, or None if the event has nothing for it."""
+    body, table = facts.get("body_id"), facts.get("table_id")
+    if group in ("table_members", "body_members", "table_chair", "body_chair"):
+        target = table if group.startswith("table") else body
+        sql = _MEMBERS if group.endswith("members") else _CHAIR
+        return _Part(sql, (target,)) if target else None
+    if group == "coordinator":
+        return _Part(_PERSON, (coordinator,))
+    if group == "chairs_members":
+        return _Part(_OF_KIND.format(detail="''"), ("chairs", True))
+    if group == "lea_members":
+        return _Part(_OF_KIND.format(detail="b.name"), ("lea", True))
+    if group == "leads":
+        leads = facts.get("leads") or []
+        marks = ", ".join("?" for _ in leads)
+        sql = f"SELECT id AS pid, '' AS detail FROM person WHERE id IN ({marks})"
+        return _Part(sql, tuple(leads)) if leads else None
+    if group == "representatives" and body and event.proposal_id and facts.get("starts_at"):
+        day = str(facts["starts_at"])[:10]
+        return _Part(_REPRESENTATIVES, (event.proposal_id, body, day, day))
+    return None
+
+
+def _people(
+    tx: Tx, event: Event, facts: dict[str, Any], wanted: list[tuple[str, tuple[str, ...]]]
+) -> list[tuple[Any, ...]]:
+    """(rank, id, email, language, name, detail) of every recipient, best rank first.
+
+    rank = 100 * kind index + group index, so the first kind that names a person wins.
+    The acting person comes along with rank -1 (their name is in the mails).
+    """
+    coordinator = region_facts(tx).coordinator
+    parts = [(_ACTOR_RANK, _Part(_PERSON, (event.actor,)))]
+    for k, (_kind, groups) in enumerate(wanted):
+        for g, group in enumerate(groups):
+            part = _group(group, event, facts, coordinator)
+            if part is not None:
+                parts.append((100 * k + g, part))
+    selects = [
+        f"SELECT {rank} AS rank, pid, detail FROM ({part.sql}) q{i}"
+        for i, (rank, part) in enumerate(parts)
+    ]
+    sql = (
+        "SELECT g.rank, p.id, p.email, p.language, p.name, g.detail FROM ("
+        + " UNION ALL ".join(selects)
+        + ") g JOIN person p ON p.id = g.pid WHERE p.active = ? ORDER BY g.rank, p.id"
+    )
+    params = [value for _rank, part in parts for value in part.params]
+    return tx.all(sql, [*params, True])

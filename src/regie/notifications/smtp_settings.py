@@ -1,0 +1,129 @@
+"""Where and how the sender delivers mail.
+
+Read from the region setting ``mail`` (JSON, stored by ``regie init`` from the config's
+``[mail]`` section), then overridden by the environment: ``REGIE_SMTP_HOST``,
+``REGIE_SMTP_PORT``, ``REGIE_SMTP_USER``. The password comes ONLY from
+``REGIE_SMTP_PASSWORD``; it is never part of ``repr`` or :meth:`SmtpSettings.describe`.
+Without any of these the sender talks to the local sink on 127.0.0.1:8025.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from regie.engine.storage import Tx
+from regie.errors import MailError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8025
+DEFAULT_FROM = "regie@regie.localhost"
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    starttls: bool | None = None  # True: require, False: never, None: if the server offers it
+    tls: bool = False  # implicit TLS (port 465)
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    from_address: str = DEFAULT_FROM
+    message_id_domain: str = ""  # default: the domain of from_address
+    ca_file: str | None = None  # extra CA bundle to trust (e.g. a private relay)
+    connections: int = 2
+    batch_size: int = 50
+    timeout: float = 30.0
+    lease_seconds: int = 600
+    max_attempts: int = 10
+    digest_hour: int = 7  # local hour after which yesterday's digest goes out
+
+    @property
+    def domain(self) -> str:
+        if self.message_id_domain:
+            return self.message_id_domain
+        return self.from_address.rpartition("@")[2] or "regie.localhost"
+
+    def describe(self) -> str:
+        if self.tls:
+            mode = "TLS"
+        elif self.starttls is None:
+            mode = "STARTTLS if offered"
+        else:
+            mode = "STARTTLS" if self.starttls else "plain"
+        who = f" as {self.user}" if self.user else ""
+        return f"{self.host}:{self.port} ({mode}{who})"
+
+
+_INT_KEYS = ("port", "connections", "batch_size", "lease_seconds", "max_attempts", "digest_hour")
+_STR_KEYS = ("host", "user", "message_id_domain", "ca_file")
+
+
+def settings_from_mapping(mail: Mapping[str, Any], env: Mapping[str, str]) -> SmtpSettings:
+    """Config values first, then the environment on top."""
+    values: dict[str, Any] = {}
+    try:
+        for key in _INT_KEYS:
+            if mail.get(key) is not None:
+                values[key] = int(mail[key])
+        for key in _STR_KEYS:
+            if mail.get(key):
+                values[key] = str(mail[key])
+        if mail.get("timeout") is not None:
+            values["timeout"] = float(mail["timeout"])
+        sender = mail.get("from_address") or mail.get("from") or mail.get("sender")
+        if sender:
+            values["from_address"] = str(sender)
+        if mail.get("starttls") is not None:
+            values["starttls"] = bool(mail["starttls"])
+        values["tls"] = bool(mail.get("tls", False))
+        values.update(_env_values(env))
+    except (TypeError, ValueError) as exc:
+        raise MailError(f"mail settings: {exc}; check [mail] in the region config") from None
+    settings = SmtpSettings(**values)
+    if settings.connections < 1 or settings.batch_size < 1:
+        raise MailError("mail settings: connections and batch_size must be at least 1")
+    return settings
+
+
+def _env_values(env: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if env.get("REGIE_SMTP_HOST"):
+        values["host"] = env["REGIE_SMTP_HOST"]
+    if env.get("REGIE_SMTP_PORT"):
+        try:
+            values["port"] = int(env["REGIE_SMTP_PORT"])
+        except ValueError:
+            raise ValueError(
+                f"REGIE_SMTP_PORT={env['REGIE_SMTP_PORT']!r} is not a port number"
+            ) from None
+    if env.get("REGIE_SMTP_USER"):
+        values["user"] = env["REGIE_SMTP_USER"]
+    if env.get("REGIE_SMTP_PASSWORD"):
+        values["password"] = env["REGIE_SMTP_PASSWORD"]
+    return values
+
+
+def load_settings(tx: Tx, env: Mapping[str, str] | None = None) -> SmtpSettings:
+    """The mail settings of the region in this database, with env overrides."""
+    raw = tx.scalar("SELECT value FROM region_setting WHERE key = ?", ("mail",))
+    mail = json.loads(raw) if raw else {}
+    if not isinstance(mail, dict):
+        mail = {}
+    if not (mail.get("from_address") or mail.get("from") or mail.get("sender")):
+        raw_id = tx.scalar("SELECT value FROM region_setting WHERE key = ?", ("coordinator",))
+        coordinator = (
+            tx.scalar("SELECT email FROM person WHERE id = ?", (json.loads(raw_id),))
+            if raw_id
+            else None
+        )
+        if coordinator:
+            mail = {**mail, "from_address": coordinator}
+    return settings_from_mapping(mail, os.environ if env is None else env)
+
+
+def with_overrides(settings: SmtpSettings, **changes: Any) -> SmtpSettings:
+    return replace(settings, **changes)

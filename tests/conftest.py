@@ -1,0 +1,176 @@
+"""Shared fixtures: one initialised FoodValley database per test session, copied per test.
+
+Real SQLite files in ``tmp_path``; the only fake is :class:`regie.clock.FixedClock`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from regie.clock import AMSTERDAM, FixedClock, to_local
+from regie.engine import moves, queries
+from regie.engine.setup import init_database
+from regie.engine.storage import Database
+from regie.region import Region, load_region
+from regie.workflows.definition import builtin_workflows
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "config" / "foodvalley.toml"
+START = datetime(2026, 11, 23, 10, tzinfo=AMSTERDAM)
+
+
+@pytest.fixture(scope="session")
+def region() -> Region:
+    return load_region(CONFIG)
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory, region: Region) -> Path:
+    """An initialised database file, made once; tests work on copies of it."""
+    path = tmp_path_factory.mktemp("template") / "r.db"
+    db = Database(f"sqlite:///{path}")
+    init_database(db=db, clock=FixedClock(START), region=region, workflows=builtin_workflows())
+    db.dispose()
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+def copy_db(template: Path, target: Path) -> Path:
+    shutil.copyfile(template, target)
+    return target
+
+
+class World:
+    """A copied database, a movable clock and the region's people, for engine tests."""
+
+    def __init__(self, path: Path, region: Region) -> None:
+        self.path = path
+        self.url = f"sqlite:///{path}"
+        self.db = Database(self.url)
+        self.clock = FixedClock(START)
+        self.region = region
+        self.coordinator = region.coordinator
+
+    # -- people, read from the region config ------------------------------------------
+    def chair(self, kind_or_id: str) -> str:
+        kinds = {"chairs", "ao", "oogo"}
+        body = (
+            self.region.body_of_kind(kind_or_id)  # type: ignore[arg-type]
+            if kind_or_id in kinds
+            else self.region.body(kind_or_id)
+        )
+        return body.chair
+
+    def body_id(self, kind: str) -> str:
+        return self.region.body_of_kind(kind).id  # type: ignore[arg-type]
+
+    def mandated(self, party: str, body_id: str) -> str:
+        """A person with a mandate for ``party`` in ``body_id`` who is not a registered
+        substitute there (so tests can tell the two kinds of cover apart)."""
+        subs = {s.person for s in self.region.substitutes if s.body == body_id}
+        found = [
+            m.person
+            for m in self.region.mandates
+            if m.party == party and m.body == body_id and m.person not in subs
+        ]
+        assert found, f"config has no mandated person for {party} in {body_id}"
+        return found[0]
+
+    def substitute(self, party: str, body_id: str) -> str:
+        found = [
+            s.person for s in self.region.substitutes if s.party == party and s.body == body_id
+        ]
+        assert found, f"config has no substitute for {party} in {body_id}"
+        return found[0]
+
+    # -- clock ------------------------------------------------------------------------
+    def at(self, when: datetime) -> None:
+        self.clock.set(when if when.tzinfo else when.replace(tzinfo=AMSTERDAM))
+
+    def meeting_start(self, meeting_id: str) -> datetime:
+        row = self.sql("SELECT starts_at FROM meeting WHERE id = ?", (meeting_id,))
+        return to_local(datetime.fromisoformat(row[0][0]))
+
+    def to_meeting_of(self, pid: str) -> str:
+        """Move the clock to the start of the meeting the proposal is on."""
+        meeting = self.show(pid)["meeting"]
+        self.clock.set(self.meeting_start(meeting))
+        return str(meeting)
+
+    # -- services ---------------------------------------------------------------------
+    def call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
+        kwargs.setdefault("actor", self.coordinator)
+        with self.db.session() as session:
+            return fn(session=session, clock=self.clock, **kwargs)
+
+    def read(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
+        with self.db.session(write=False) as session:
+            return fn(session=session, **kwargs)
+
+    def show(self, pid: str) -> dict[str, Any]:
+        return dict(self.read(queries.show_proposal, proposal_id=pid))
+
+    def submit(self, purpose: str = "adoption", **kwargs: Any) -> str:
+        kwargs.setdefault("title", f"A {purpose} proposal")
+        kwargs.setdefault("table", "tafel-model")
+        kwargs.setdefault("parties", ["ede", "swv-vo"])
+        result = self.call(moves.submit, purpose=purpose, **kwargs)
+        return str(result.proposal_id)
+
+    def advance(self, pid: str, **kwargs: Any) -> Any:
+        """Advance once the current meeting has started (the clock moves there)."""
+        self.to_meeting_of(pid)
+        return self.call(moves.advance, proposal_id=pid, **kwargs)
+
+    def to_final(self, pid: str) -> str:
+        """Advance along the route to the final stage; the clock ends at that meeting."""
+        while self.show(pid)["state"] != "oogo":
+            self.advance(pid)
+        return self.to_meeting_of(pid)
+
+    # -- raw reads ---------------------------------------------------------------------
+    def sql(self, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with closing(sqlite3.connect(self.path)) as conn:
+            return conn.execute(query, params).fetchall()
+
+    def audit_count(self, action: str | None = None) -> int:
+        if action is None:
+            return int(self.sql("SELECT COUNT(*) FROM audit_event")[0][0])
+        return int(self.sql("SELECT COUNT(*) FROM audit_event WHERE action = ?", (action,))[0][0])
+
+    def snapshot(self, pid: str | None = None) -> dict[str, Any]:
+        """Everything a refused change must leave alone."""
+        where = " WHERE proposal_id = ?" if pid else ""
+        params: tuple[Any, ...] = (pid,) if pid else ()
+        return {
+            "proposal": self.sql(
+                "SELECT * FROM proposal" + (" WHERE id = ?" if pid else ""), params
+            ),
+            "audit": self.audit_count(),
+            "agenda": self.sql("SELECT * FROM agenda_item" + where, params),
+            "decision": self.sql("SELECT * FROM decision" + where, params),
+            "attendance": self.sql("SELECT * FROM attendance"),
+            "counter": self.sql("SELECT * FROM counter"),
+        }
+
+
+@pytest.fixture
+def world(template_db: Path, tmp_path: Path, region: Region) -> Iterator[World]:
+    w = World(copy_db(template_db, tmp_path / "r.db"), region)
+    yield w
+    w.db.dispose()
+
+
+@pytest.fixture
+def db_file(template_db: Path, tmp_path: Path) -> Path:
+    """A copy of the initialised database, for CLI tests."""
+    return copy_db(template_db, tmp_path / "r.db")

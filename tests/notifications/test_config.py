@@ -1,0 +1,68 @@
+"""The optional [mail] and [notifications] tables of the region config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from regie.errors import ConfigError
+from regie.notifications.config import NOTICE_KINDS, NotificationRules, default_rules
+from regie.region import parse_region
+
+CONFIG = Path(__file__).resolve().parents[2] / "config" / "foodvalley.toml"
+
+
+def parse(extra: str) -> object:
+    return parse_region(CONFIG.read_text(encoding="utf-8") + "\n" + extra, "f.toml")
+
+
+def test_defaults_when_the_tables_are_absent() -> None:
+    region = parse("")
+    assert region.mail.model_dump(exclude_none=True) == {"tls": False}  # type: ignore[attr-defined]
+    assert region.notifications.model_dump() == default_rules()  # type: ignore[attr-defined]
+    assert set(NotificationRules.model_fields) == set(NOTICE_KINDS)
+
+
+def test_mail_and_notifications_are_read() -> None:
+    region = parse(
+        '[mail]\nfrom_address = "regie@foodvalley.example.org"\nhost = "smtp.example.org"\n'
+        'port = 587\nstarttls = true\nuser = "regie"\nconnections = 3\n'
+        '[notifications]\nsubmitted = []\ndecision_final = ["body_members", "leads", "leads"]\n'
+    )
+    mail = region.mail  # type: ignore[attr-defined]
+    assert (mail.host, mail.port, mail.starttls, mail.tls, mail.user, mail.connections) == (
+        "smtp.example.org",
+        587,
+        True,
+        False,
+        "regie",
+        3,
+    )
+    rules = region.notifications  # type: ignore[attr-defined]
+    assert rules.submitted == [] and rules.decision_final == ["body_members", "leads"]
+    assert rules.agenda == ["body_members"]  # untouched kinds keep their default
+
+
+@pytest.mark.parametrize(
+    ("extra", "key", "words"),
+    [
+        ('[mail]\npassword = "geheim"\n', "mail", "REGIE_SMTP_PASSWORD"),
+        ("[mail]\ntls = true\nstarttls = true\n", "mail", "not both"),
+        ("[mail]\nport = 70000\n", "mail.port", "not a TCP port"),
+        ('[mail]\nfrom_address = "regie"\n', "mail.from_address", "not a valid e-mail"),
+        ('[mail]\nhost = "smtp example"\n', "mail.host", "not a host name"),
+        ("[mail]\nconnections = 0\n", "mail.connections", "1 to 20"),
+        ('[mail]\nsmtp = "x"\n', "mail.smtp", "unknown key"),
+        ('[notifications]\nsubmitted = ["leeds"]\n', "notifications.submitted", "'leads'"),
+        ('[notifications]\nsubmited = ["leads"]\n', "notifications.submited", "'submitted'"),
+        ('[notifications]\nagenda = "body_members"\n', "notifications.agenda", "must be a list"),
+    ],
+)
+def test_mistakes_are_reported_with_file_key_and_problem(extra: str, key: str, words: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse(extra)
+    assert info.value.file == "f.toml"
+    assert info.value.key == key
+    assert words in info.value.problem
+    assert "geheim" not in str(info.value)

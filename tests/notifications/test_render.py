@@ -1,0 +1,319 @@
+"""Rendering notices: templates in both languages, headers, threading, escaping, invites."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import datetime
+from email.message import EmailMessage
+from importlib.resources import files
+from typing import Any
+
+import pytest
+from icalendar import Calendar
+
+from regie.clock import AMSTERDAM
+from regie.notifications import render
+from regie.notifications.config import LANGUAGES, NOTICE_KINDS
+from regie.notifications.render import clean_header, format_when, render_notice
+from regie.notifications.types import OutboxRow
+
+SENDER = "regie@foodvalley.example.org"
+BASE: dict[str, Any] = {
+    "proposal_id": "P-2026-001",
+    "title": "Dashboard jeugd en onderwijs",
+    "purpose": "adoption",
+    "summary": "Een gezamenlijk dashboard.",
+    "documents": ["https://docs.example.org/dashboard.pdf", "javascript:alert(1)"],
+    "table_id": "tafel-monitor",
+    "table_name": "Tafel Monitor Jeugd & Onderwijs",
+    "leads": ["koen-smit"],
+    "stage": "ao",
+    "state": "ao",
+    "meeting_id": "ao-2026-10-13",
+    "body_id": "ao",
+    "body_name": "Ambtelijk overleg jeugd en onderwijs",
+    "body_kind": "ao",
+    "starts_at": "2026-10-13T14:00:00+02:00",
+    "ends_at": "2026-10-13T16:00:00+02:00",
+    "location": "Stadhuis Ede",
+    "sequence": 2,
+    "meeting_status": "scheduled",
+    "event_id": 7,
+    "action": "x",
+    "actor": "coordinator",
+    "actor_name": "Mirjam Verhoef",
+    "at": "2026-10-01T08:00:00Z",
+    "region": "FoodValley",
+    "recipient_name": "Jan Jansen",
+}
+PAYLOADS: dict[str, dict[str, Any]] = {
+    "submitted": {"parties": ["ede"]},
+    "route_set": {"route": ["table", "chairs", "ao", "oogo"]},
+    "placed": {"meeting": "ao-2026-10-13", "late": True},
+    "agenda": {
+        "agenda": [
+            {
+                "proposal": "P-2026-001",
+                "title": "Dashboard <b>",
+                "purpose": "advice",
+                "stage": "ao",
+                "parties": ["Gemeente Ede"],
+                "documents": ["https://docs.example.org/d.pdf"],
+            }
+        ]
+    },
+    "meeting_changed": {"previous": {"starts_at": "2026-10-06T14:00:00+02:00", "location": "Ede"}},
+    "meeting_cancelled": {},
+    "decision_recorded": {"outcome": "adopted", "text": "Vastgesteld.", "override": None},
+    "decision_amended": {"version": 2, "text": "Nieuwe tekst", "previous_text": "Oud"},
+    "decision_final": {"outcome": "adopted", "text": "Vastgesteld."},
+    "returned": {"from": "ao", "to": "table", "reason": "meer cijfers"},
+    "deferred": {"reason": "geen tijd"},
+    "withdrawn": {"reason": "niet meer nodig"},
+    "oogo_news": {
+        "decisions": [
+            {
+                "proposal": "P-2026-001",
+                "title": "Dashboard",
+                "outcome": "adopted",
+                "text": "Ja.",
+                "confirmed": True,
+            }
+        ]
+    },
+}
+MEETING_KINDS = {"agenda", "meeting_changed", "meeting_cancelled", "oogo_news"}
+GREETING = {"nl": "Beste Jan Jansen", "en": "Dear Jan Jansen"}
+
+
+def make_row(kind: str, lang: str = "nl", **context: Any) -> OutboxRow:
+    ctx = {**BASE, "payload": PAYLOADS[kind], **context}
+    if kind == "oogo_news":
+        ctx["lea"] = "LEA Ede"
+    return OutboxRow(
+        id=41,
+        event_id=7,
+        kind=kind,
+        person_id="jan-jansen",
+        email="jan@ede.example.org",
+        language=lang,
+        proposal_id=None if kind in MEETING_KINDS else "P-2026-001",
+        meeting_id="ao-2026-10-13",
+        context=ctx,
+        message_id="<regie-outbox-41@foodvalley.example.org>",
+        status="sending",
+        attempts=0,
+        created_at=datetime(2026, 10, 1, 8, 0),
+    )
+
+
+def parse(msg: EmailMessage) -> EmailMessage:
+    raw = msg.as_bytes()
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+def text_of(msg: EmailMessage, subtype: str) -> str:
+    part = msg.get_body((subtype,))
+    assert part is not None, f"no text/{subtype} part"
+    content = part.get_content()
+    assert isinstance(content, str)
+    return content
+
+
+def invite_of(msg: EmailMessage) -> Calendar | None:
+    for part in msg.walk():
+        if part.get_content_type() == "text/calendar":
+            return Calendar.from_ical(part.get_payload(decode=True))
+    return None
+
+
+# -- the template registry ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("kind", sorted(NOTICE_KINDS))
+def test_every_kind_has_both_templates_in_every_language(kind: str, lang: str) -> None:
+    folder = files("regie.notifications") / "templates" / lang
+    assert (folder / f"{kind}.txt").is_file(), f"templates/{lang}/{kind}.txt is missing"
+    assert (folder / f"{kind}.html").is_file(), f"templates/{lang}/{kind}.html is missing"
+    text_t, _html_t = render.templates(kind, lang)
+    assert "subject" in text_t.blocks
+
+
+def test_no_template_without_a_kind() -> None:
+    for lang in LANGUAGES:
+        folder = files("regie.notifications") / "templates" / lang
+        names = {p.name.rsplit(".", 1)[0] for p in folder.iterdir() if not p.name.startswith("_")}
+        assert names == set(NOTICE_KINDS), lang
+
+
+# -- every kind, both languages ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("kind", sorted(NOTICE_KINDS))
+def test_render_every_kind(kind: str, lang: str) -> None:
+    msg = parse(render_notice(None, make_row(kind, lang), sender_address=SENDER))  # type: ignore[arg-type]
+    assert msg.get_content_type() in ("multipart/alternative", "multipart/mixed")
+    plain, html = text_of(msg, "plain"), text_of(msg, "html")
+    assert GREETING[lang] in plain and GREETING[lang] in html
+    assert msg["Content-Language"] == lang
+    assert msg["Message-ID"] == "<regie-outbox-41@foodvalley.example.org>"
+    assert msg["To"].addresses[0].addr_spec == "jan@ede.example.org"
+    assert msg["From"].addresses[0].addr_spec == SENDER
+    assert msg["Auto-Submitted"] == "auto-generated"
+    if kind not in MEETING_KINDS:
+        assert msg["Subject"].startswith("P-2026-001 Dashboard jeugd en onderwijs")
+        assert msg["In-Reply-To"] == "<regie-proposal-P-2026-001@foodvalley.example.org>"
+        assert msg["References"] == msg["In-Reply-To"]
+    else:
+        assert msg["References"] == "<regie-meeting-ao-2026-10-13@foodvalley.example.org>"
+    has_invite = invite_of(msg) is not None
+    assert has_invite == (NOTICE_KINDS[kind].invite is not None)
+
+
+def test_dutch_and_english_dates() -> None:
+    at = datetime(2026, 10, 13, 14, 0, tzinfo=AMSTERDAM)
+    assert format_when(at, "nl") == "dinsdag 13 oktober 2026, 14.00 uur"
+    assert format_when(at, "en") == "Tuesday 13 October 2026, 14:00"
+    assert format_when("2026-10-13T12:00:00+00:00", "nl") == "dinsdag 13 oktober 2026, 14.00 uur"
+    nl = parse(render_notice(None, make_row("placed", "nl"), sender_address=SENDER))  # type: ignore[arg-type]
+    assert "dinsdag 13 oktober 2026, 14.00 uur" in text_of(nl, "plain")
+    assert "dinsdag 13 oktober 2026, 14.00 uur" in text_of(nl, "html")
+    assert "ter vaststelling" in text_of(nl, "plain")
+    en = parse(render_notice(None, make_row("placed", "en"), sender_address=SENDER))  # type: ignore[arg-type]
+    assert "Tuesday 13 October 2026, 14:00" in text_of(en, "plain")
+    assert "for adoption" in text_of(en, "plain")
+
+
+def test_html_is_escaped_and_only_web_links_are_links() -> None:
+    row = make_row("submitted", title="Plan <script>alert('x')</script> & co")
+    msg = parse(render_notice(None, row, sender_address=SENDER))  # type: ignore[arg-type]
+    html = text_of(msg, "html")
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html and "&amp; co" in html
+    assert '<a href="https://docs.example.org/dashboard.pdf">' in html
+    assert 'href="javascript:' not in html
+    assert "<script>alert('x')</script>" in text_of(msg, "plain")  # text is not HTML
+
+
+def test_the_chair_is_told_how_to_confirm() -> None:
+    msg = parse(render_notice(None, make_row("decision_recorded"), sender_address=SENDER))  # type: ignore[arg-type]
+    assert "regie confirm P-2026-001 --as jan-jansen" in text_of(msg, "plain")
+
+
+# -- headers --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Evil\r\nBcc: victim@example.org",
+        "Evil\nBcc: victim@example.org",
+        "Evil\rX-Injected: yes",
+        "Null\x00byte and\ttab \u2028line sep\u202eoverride",
+    ],
+)
+def test_header_injection_in_the_title_is_neutralised(title: str) -> None:
+    rendered = render_notice(None, make_row("submitted", title=title), sender_address=SENDER)  # type: ignore[arg-type]
+    head = rendered.as_bytes().split(b"\r\n\r\n", 1)[0]
+    msg = parse(rendered)
+    assert msg["Bcc"] is None and msg["X-Injected"] is None
+    assert b"\nBcc:" not in head and b"\nX-Injected:" not in head
+    subject = msg["Subject"]
+    assert "\r" not in subject and "\n" not in subject and "\x00" not in subject
+    assert "\u202e" not in subject and "\u2028" not in subject
+    assert subject.startswith("P-2026-001 ")
+    assert all(not k.lower().startswith("x-inj") for k in msg)
+
+
+def test_non_ascii_subject_is_encoded_and_round_trips() -> None:
+    title = "IJssel – café ‘Ölmühle’ 😀 Ĳ"
+    rendered = render_notice(
+        None,
+        make_row("submitted", title=title, recipient_name="Zoë D'Hondt"),
+        sender_address=SENDER,
+    )  # type: ignore[arg-type]
+    raw = rendered.as_bytes()
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    head.decode("ascii")  # every header line is plain ASCII on the wire (RFC 2047)
+    msg = parse(rendered)
+    assert title in msg["Subject"]
+    assert msg["To"].addresses[0].display_name == "Zoë D'Hondt"
+
+
+def test_very_long_subject_is_folded_and_shortened() -> None:
+    title = "Lang " * 300
+    rendered = render_notice(None, make_row("submitted", title=title), sender_address=SENDER)  # type: ignore[arg-type]
+    raw = rendered.as_bytes()
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+    msg = parse(rendered)
+    assert len(msg["Subject"]) <= render.SUBJECT_MAX
+    assert msg["Subject"].endswith("…")
+
+
+def test_recipient_name_with_line_breaks_cannot_inject() -> None:
+    row = make_row("submitted", recipient_name="Jan\r\nBcc: x@y.org")
+    msg = parse(render_notice(None, row, sender_address=SENDER))  # type: ignore[arg-type]
+    assert msg["Bcc"] is None
+    assert msg["To"].addresses[0].addr_spec == "jan@ede.example.org"
+
+
+def test_clean_header() -> None:
+    assert clean_header("a\r\nb\tc\x00d\x7f e") == "a b c d e"
+    assert clean_header("  x  ") == "x"
+    assert clean_header("x" * 300, 10) == "x" * 9 + "…"
+
+
+def test_sender_with_display_name() -> None:
+    msg = parse(
+        render_notice(
+            None,
+            make_row("submitted"),  # type: ignore[arg-type]
+            sender_address="Netwerk FoodValley <regie@foodvalley.example.org>",
+        )
+    )
+    assert msg["From"].addresses[0].display_name == "Netwerk FoodValley"
+    assert msg["In-Reply-To"] == "<regie-proposal-P-2026-001@foodvalley.example.org>"
+
+
+# -- calendar invites -----------------------------------------------------------------------
+
+
+def test_agenda_invite_is_a_request_in_amsterdam_time() -> None:
+    msg = parse(render_notice(None, make_row("agenda"), sender_address=SENDER))  # type: ignore[arg-type]
+    cal = invite_of(msg)
+    assert cal is not None
+    assert str(cal["METHOD"]) == "REQUEST"
+    event = cal.walk("VEVENT")[0]
+    assert str(event["UID"]) == "meeting-ao-2026-10-13@foodvalley.regie"
+    assert int(event["SEQUENCE"]) == 2
+    assert event["DTSTART"].params["TZID"] == "Europe/Amsterdam"
+    assert event.decoded("DTSTART") == datetime(2026, 10, 13, 14, 0, tzinfo=AMSTERDAM)
+    assert event.decoded("DTEND") == datetime(2026, 10, 13, 16, 0, tzinfo=AMSTERDAM)
+    assert [str(tz["TZID"]) for tz in cal.walk("VTIMEZONE")] == ["Europe/Amsterdam"]
+    assert "P-2026-001" in str(event["DESCRIPTION"])
+    assert str(event["ATTENDEE"]) == "mailto:jan@ede.example.org"
+    assert len(msg.as_bytes()) < 20_000
+
+
+def test_cancelled_meeting_sends_cancel_with_the_same_uid() -> None:
+    msg = parse(
+        render_notice(
+            None,
+            make_row("meeting_cancelled", sequence=3),  # type: ignore[arg-type]
+            sender_address=SENDER,
+        )
+    )
+    cal = invite_of(msg)
+    assert cal is not None
+    assert str(cal["METHOD"]) == "CANCEL"
+    event = cal.walk("VEVENT")[0]
+    assert str(event["UID"]) == "meeting-ao-2026-10-13@foodvalley.regie"
+    assert int(event["SEQUENCE"]) == 3
+    assert str(event["STATUS"]) == "CANCELLED"
+    part = next(p for p in msg.walk() if p.get_content_type() == "text/calendar")
+    assert part.get_param("method") == "CANCEL"
