@@ -63,14 +63,14 @@ def acting_person(value: str | None) -> str | None:
 class RegieClickError(click.ClickException):
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        self.exit_code = exit_code  # type: ignore[misc]  # click types it as a ClassVar
 
     def show(self, file: Any = None) -> None:
         click.echo(f"regie: error: {self.format_message()}", err=True)
 
 
 # a group called without a command prints its help (click >= 8.2): not an error to reword
-_NO_ARGS_HELP: type[Exception] = getattr(click.exceptions, "NoArgsIsHelpError", KeyboardInterrupt)
+_NO_ARGS_HELP: type[BaseException] = getattr(click.exceptions, "NoArgsIsHelpError", KeyboardInterrupt)
 
 
 def _usage_error(exc: click.UsageError) -> RegieClickError:

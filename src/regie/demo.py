@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from regie.clock import AMSTERDAM, FixedClock, to_local
-from regie.engine import attendance, audit, decisions, moves, queries
+from regie.engine import agenda, attendance, audit, decisions, moves, queries
 from regie.engine.moves import MoveResult
 from regie.engine.setup import init_database
 from regie.engine.storage import Database
@@ -200,9 +200,13 @@ class Demo:
         pid = r.proposal_id
         self.ids.append(pid)
         yield self.moved(r, "submitted (for advice)")
-        for _ in range(3):
+        for _ in range(2):
             yield self.advance(pid)
+        at = self.advance(pid)
         meeting = self.meeting_of(pid)
+        self.call(agenda.publish_agenda, actor=self.coordinator, meeting_id=meeting)
+        self.say(pid, f"agenda of {meeting} published (mail with calendar invite to its members)")
+        yield at
         self.present(meeting, "barneveld")
         self.call(
             attendance.record_prior_position,
@@ -284,7 +288,9 @@ def run_demo(
             )
             demo = Demo(db, region, echo)
             interleave(demo, [demo.adoption(), demo.information(), demo.advice()])
-            return _finish(demo, echo)
+            ok = _finish(demo, echo)
+            _send_mail(demo, work / "mail", echo, kept=keep is not None)
+            return ok
         finally:
             db.dispose()
 
@@ -302,3 +308,41 @@ def _finish(demo: Demo, echo: Callable[[str], None]) -> bool:
     else:
         echo(f"\naudit verify: BROKEN at event {report.bad_event}: {report.problem}")
     return report.ok
+
+
+def _send_mail(demo: Demo, folder: Path, echo: Callable[[str], None], *, kept: bool) -> None:
+    """Drain the outbox to a real local SMTP sink (aiosmtpd) and show who got what."""
+    import asyncio
+    from collections import Counter
+
+    from regie.engine.storage import Tx
+    from regie.notifications.sender import Sender
+    from regie.notifications.sink import MailSink, running
+    from regie.notifications.smtp_settings import load_settings, with_overrides
+
+    handler = MailSink(folder)
+    with demo.db.transaction(write=False) as session:
+        settings = load_settings(Tx(session), env={})
+    with running(handler) as port:
+        settings = with_overrides(
+            settings, host="127.0.0.1", port=port, starttls=False, tls=False, user=None
+        )
+        report = asyncio.run(Sender(demo.db, settings, demo.clock).drain())
+    echo(
+        f"\nMail: {report.sent} notices sent to a local SMTP sink (aiosmtpd on port {port}); "
+        f"{report.retry} to retry, {report.failed} failed"
+    )
+    per_person = Counter(to for mail in handler.messages for to in mail.rcpt_tos)
+    kinds = Counter(mail.subject.split(":")[0] for mail in handler.messages)
+    for subject, n in kinds.most_common(8):
+        echo(f"  {n:3} x {subject}")
+    echo(
+        f"  to {len(per_person)} people; most: "
+        + ", ".join(f"{to} ({n})" for to, n in per_person.most_common(3))
+    )
+    for mail in handler.messages[:5]:
+        echo(f"  e.g. to {', '.join(mail.rcpt_tos)}: {mail.subject}")
+    if kept:
+        echo(f"  the messages are in {folder} (open the .eml files in a mail program)")
+    else:
+        echo("  (run 'regie demo --keep DIR' to keep the database and the .eml files)")

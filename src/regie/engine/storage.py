@@ -357,8 +357,9 @@ class DbSession:
         self.info: dict[str, Any] = {}
         self.dialect = "sqlite" if db.is_sqlite else db.engine.dialect.name
         self._fairy = db.engine.raw_connection()
-        self._conn: Any = self._fairy.driver_connection
-        self.cursor: Any = self._conn.cursor()
+        conn: Any = self._fairy.driver_connection  # never None for a live connection
+        self._conn = conn
+        self.cursor: Any = conn.cursor()
         self._open = False
         self._write = write
         self._begin()
