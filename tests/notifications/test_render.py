@@ -83,6 +83,12 @@ PAYLOADS: dict[str, dict[str, Any]] = {
         ]
     },
 }
+PAYLOADS["digest"] = {}
+DIGEST_ITEMS = [
+    {"kind": "placed", "proposal_id": "P-2026-001", "meeting_id": "ao-2026-10-13",
+     "context": {"title": "Dashboard <b>", "body_name": "AO", "starts_at": BASE["starts_at"]}},
+    {"kind": "oogo_news", "proposal_id": None, "meeting_id": "oogo-2026-10-20", "context": {}},
+]  # fmt: skip
 MEETING_KINDS = {"agenda", "meeting_changed", "meeting_cancelled", "oogo_news"}
 GREETING = {"nl": "Beste Jan Jansen", "en": "Dear Jan Jansen"}
 
@@ -91,6 +97,8 @@ def make_row(kind: str, lang: str = "nl", **context: Any) -> OutboxRow:
     ctx = {**BASE, "payload": PAYLOADS[kind], **context}
     if kind == "oogo_news":
         ctx["lea"] = "LEA Ede"
+    if kind == "digest":
+        ctx.update(items=DIGEST_ITEMS, day="2026-11-23")
     return OutboxRow(
         id=41,
         event_id=7,
@@ -165,7 +173,13 @@ def test_render_every_kind(kind: str, lang: str) -> None:
     assert msg["To"].addresses[0].addr_spec == "jan@ede.example.org"
     assert msg["From"].addresses[0].addr_spec == SENDER
     assert msg["Auto-Submitted"] == "auto-generated"
-    if kind not in MEETING_KINDS:
+    if kind == "digest":
+        subject = {"nl": "Dagoverzicht regie, 23 november 2026",
+                   "en": "regie daily digest, 23 November 2026"}  # fmt: skip
+        assert msg["Subject"] == subject[lang]
+        assert "P-2026-001 Dashboard <b>" in plain and "Dashboard &lt;b&gt;" in html
+        assert "oogo-2026-10-20" in plain
+    elif kind not in MEETING_KINDS:
         assert msg["Subject"].startswith("P-2026-001 Dashboard jeugd en onderwijs")
         assert msg["In-Reply-To"] == "<regie-proposal-P-2026-001@foodvalley.example.org>"
         assert msg["References"] == msg["In-Reply-To"]

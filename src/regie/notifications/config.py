@@ -72,6 +72,8 @@ NOTICE_KINDS: dict[str, NoticeKind] = {
         NoticeKind("deferred", "a proposal was deferred", ("leads", "table_chair")),
         NoticeKind("withdrawn", "a proposal was withdrawn", ("leads", "table_chair")),
         NoticeKind("oogo_news", "news from the OOGO for the LEA", ("lea_members",)),
+        # Never caused by an event: outbox.build_digests bundles a person's notices into it.
+        NoticeKind("digest", "the daily digest for people with digest = true", ()),
     )
 }
 
@@ -107,6 +109,18 @@ def _check_groups(value: list[str]) -> list[str]:
 
 
 Groups = Annotated[list[str], AfterValidator(_check_groups)]
+
+
+def _no_digest_groups(value: list[str]) -> list[str]:
+    if value:
+        raise ValueError(
+            "the daily digest is not sent to groups; a person chooses it with digest = true "
+            "in [[people]] (remove 'digest' from [notifications])"
+        )
+    return value
+
+
+DigestGroups = Annotated[list[str], AfterValidator(_no_digest_groups)]
 
 
 class _Settings(BaseModel):
@@ -192,6 +206,7 @@ class NotificationRules(_Settings):
     deferred: Groups = _default("deferred")
     withdrawn: Groups = _default("withdrawn")
     oogo_news: Groups = _default("oogo_news")
+    digest: DigestGroups = _default("digest")  # always []: people opt in themselves
 
 
 def default_rules() -> dict[str, list[str]]:

@@ -21,9 +21,11 @@ import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from regie.clock import AMSTERDAM
 from regie.engine.audit import Event
 from regie.engine.storage import Database, Tx, as_datetime
 from regie.notifications.types import Notice, OutboxRow
@@ -98,6 +100,59 @@ def row_from_tuple(r: Sequence[Any]) -> OutboxRow:
         language=r[5], proposal_id=r[6], meeting_id=r[7], context=json.loads(r[8] or "{}"),
         message_id=r[9] or "", status=r[10], attempts=int(r[11]), created_at=created,
     )  # fmt: skip
+
+
+# -- daily digest ----------------------------------------------------------------------
+
+
+def build_digests(db: Database, *, now: datetime, tz: ZoneInfo = AMSTERDAM) -> int:
+    """Bundle each person's ``digest`` rows from before today (local time) into one queued
+    ``digest`` row; the bundled rows become ``digested``. One short committed transaction;
+    running it again the same day finds nothing left. Returns how many digests it made."""
+    aware = now if now.tzinfo else now.replace(tzinfo=UTC)
+    local = aware.astimezone(tz)
+    day_start = datetime.combine(local.date(), time(), tzinfo=tz)
+    cutoff = day_start.astimezone(UTC).replace(tzinfo=None)  # stored times: naive UTC
+    stamp = aware.astimezone(UTC).replace(tzinfo=None)
+    made = 0
+    with db.transaction() as session:
+        tx = Tx(session)
+        found = tx.all(
+            "SELECT id, event_id, kind, person_id, email, language, proposal_id, meeting_id, "
+            "context FROM outbox WHERE status = ? AND created_at < ? "
+            "ORDER BY person_id, created_at, id",
+            (DIGEST, cutoff),
+        )
+        by_person: dict[str, list[Sequence[Any]]] = {}
+        for r in found:
+            by_person.setdefault(r[3], []).append(r)
+        for person_id, items in by_person.items():
+            newest = max(items, key=lambda r: int(r[0]))
+            last = json.loads(newest[8] or "{}")
+            context = {
+                "day": local.date().isoformat(),
+                "region": last.get("region", ""),
+                "recipient_name": last.get("recipient_name", newest[4]),
+                "items": [
+                    {"kind": r[2], "proposal_id": r[6], "meeting_id": r[7],
+                     "context": json.loads(r[8] or "{}")}
+                    for r in items
+                ],
+            }  # fmt: skip
+            digest_id = tx.scalar(
+                _INSERT_HEAD + _INSERT_ROW + " RETURNING id",
+                (newest[1], "digest", person_id, newest[4], newest[5], None, None,
+                 _dumps(context), QUEUED, stamp, stamp),
+            )  # fmt: skip
+            ids = [int(r[0]) for r in items]
+            tx.execute(
+                f"UPDATE outbox SET status = ?, digest_id = ? WHERE status = ? AND id IN "
+                f"({', '.join('?' * len(ids))})",
+                (DIGESTED, digest_id, DIGEST, *ids),
+            )
+            made += 1
+        session.commit()
+    return made
 
 
 # -- sender path ------------------------------------------------------------------------

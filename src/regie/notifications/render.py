@@ -31,8 +31,8 @@ from regie.notifications.types import OutboxRow
 
 SUBJECT_MAX = 250
 _PATTERNS = {
-    "nl": ("EEEE d MMMM y, HH.mm 'uur'", "EEEE d MMMM y", "HH.mm 'uur'"),
-    "en": ("EEEE d MMMM y, HH:mm", "EEEE d MMMM y", "HH:mm"),
+    "nl": ("EEEE d MMMM y, HH.mm 'uur'", "EEEE d MMMM y", "HH.mm 'uur'", "d MMMM y"),
+    "en": ("EEEE d MMMM y, HH:mm", "EEEE d MMMM y", "HH:mm", "d MMMM y"),
 }
 _LOCALES = {"nl": "nl_NL", "en": "en_GB"}
 LABELS: dict[str, dict[str, str]] = {
@@ -61,6 +61,39 @@ LABELS: dict[str, dict[str, str]] = {
         "rejected": "rejected",
         "noted": "noted",
         "advice_given": "advice given",
+    },
+}
+# What each notice kind is called in a daily digest.
+KIND_NAMES: dict[str, dict[str, str]] = {
+    "nl": {
+        "submitted": "ingediend",
+        "route_set": "route vastgesteld",
+        "placed": "geagendeerd",
+        "agenda": "agenda gepubliceerd",
+        "meeting_changed": "vergadering verplaatst",
+        "meeting_cancelled": "vergadering afgelast",
+        "decision_recorded": "besluit vastgelegd",
+        "decision_amended": "besluittekst gewijzigd",
+        "decision_final": "besluit bevestigd",
+        "returned": "teruggestuurd",
+        "deferred": "uitgesteld",
+        "withdrawn": "ingetrokken",
+        "oogo_news": "nieuws uit het OOGO",
+    },
+    "en": {
+        "submitted": "submitted",
+        "route_set": "route set",
+        "placed": "placed on an agenda",
+        "agenda": "agenda published",
+        "meeting_changed": "meeting moved",
+        "meeting_cancelled": "meeting cancelled",
+        "decision_recorded": "decision recorded",
+        "decision_amended": "decision text amended",
+        "decision_final": "decision confirmed",
+        "returned": "sent back",
+        "deferred": "deferred",
+        "withdrawn": "withdrawn",
+        "oogo_news": "news from the OOGO",
     },
 }
 # Characters that never go into a header: controls (CR, LF, TAB, NUL, …), line and
@@ -99,10 +132,13 @@ def environment(lang: str) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # templates ship with the package: no stat() per render
     )
     env.filters["when"] = lambda v: format_when(v, lang)
     env.filters["day"] = lambda v: format_when(v, lang, 1)
     env.filters["time"] = lambda v: format_when(v, lang, 2)
+    env.filters["date"] = lambda v: format_when(v, lang, 3)
+    env.filters["kind_name"] = lambda v: KIND_NAMES[lang].get(str(v), str(v))
     env.filters["label"] = lambda v: LABELS[lang].get(str(v), str(v))
     return env
 

@@ -164,6 +164,7 @@ class Sender:
     async def drain(self, limit: int | None = None) -> SendReport:
         """Send what is due now, with ``settings.connections`` workers; then return."""
         report = SendReport()
+        await asyncio.to_thread(outbox.build_digests, self.db, now=self.now())
         budget = [limit if limit is not None else -1]
         workers = [self._worker(report, budget) for _ in range(self.settings.connections)]
         await asyncio.gather(*workers)
