@@ -305,9 +305,7 @@ def confirm(env: Env, proposal: str, amend_text: str | None, as_: str | None) ->
         say(f"{r.proposal_id}: decision confirmed ({r.outcome}, version {r.version})")
 
 
-for _command in [
-    *cli_read.COMMANDS, *cli_mail.COMMANDS, *cli_agenda.COMMANDS, *cli_admin.COMMANDS
-]:
+for _command in [*cli_read.COMMANDS, *cli_mail.COMMANDS, *cli_agenda.COMMANDS, *cli_admin.COMMANDS]:
     cli.add_command(_command)
 
 

@@ -70,7 +70,9 @@ class RegieClickError(click.ClickException):
 
 
 # a group called without a command prints its help (click >= 8.2): not an error to reword
-_NO_ARGS_HELP: type[BaseException] = getattr(click.exceptions, "NoArgsIsHelpError", KeyboardInterrupt)
+_NO_ARGS_HELP: type[BaseException] = getattr(
+    click.exceptions, "NoArgsIsHelpError", KeyboardInterrupt
+)
 
 
 def _usage_error(exc: click.UsageError) -> RegieClickError:
@@ -83,8 +85,13 @@ class RegieGroup(click.Group):
     """Turns RegieError, click usage errors (and any bug) into one clean line and an exit
     code."""
 
-    def make_context(self, info_name: str | None, args: list[str],
-                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except _NO_ARGS_HELP:

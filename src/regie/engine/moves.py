@@ -307,8 +307,9 @@ def return_(
     ch, p, cw = _open(session, clock, actor, proposal_id)
     _require_stage_authority(ch, cw, p, "return")
     if to in cw.targets(p.state, "return") and to not in p.route:
-        raise _refuse(cw, p, f"return to '{to}'",
-                      f"'{to}' is not on its route {' -> '.join(p.route)}")
+        raise _refuse(
+            cw, p, f"return to '{to}'", f"'{to}' is not on its route {' -> '.join(p.route)}"
+        )
     new_state = cw.fire(p.state, "return", to)
     if new_state is None:
         raise _refuse(cw, p, f"return to '{to}'")

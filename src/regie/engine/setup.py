@@ -53,8 +53,9 @@ def init_database(
     return report
 
 
-def _apply(session: Session, clock: Clock, region: Region, workflows: dict[str, Workflow]
-           ) -> InitReport:
+def _apply(
+    session: Session, clock: Clock, region: Region, workflows: dict[str, Workflow]
+) -> InitReport:
     now = to_utc_naive(clock.now())
     report = InitReport(database="", region=region.name)
     _settings(session, region)
@@ -66,10 +67,15 @@ def _apply(session: Session, clock: Clock, region: Region, workflows: dict[str, 
     session.flush()
     text = Path(region.source).read_bytes() if Path(region.source).exists() else b""
     ch = Change(session, _Frozen(now), region.coordinator)
-    ch.record("config_loaded", acting_for=None, payload={
-        "file": str(region.source), "sha256": hashlib.sha256(text).hexdigest(),
-        **{k: v for k, v in report.as_dict().items() if k != "database"},
-    })
+    ch.record(
+        "config_loaded",
+        acting_for=None,
+        payload={
+            "file": str(region.source),
+            "sha256": hashlib.sha256(text).hexdigest(),
+            **{k: v for k, v in report.as_dict().items() if k != "database"},
+        },
+    )
     for action, meeting_id, payload in meeting_events:
         ch.record(action, meeting_id=meeting_id, acting_for=None, payload=payload)
     return report
@@ -112,9 +118,17 @@ def _parties_people(session: Session, region: Region, report: InitReport) -> Non
     seen = set()
     for person in region.people:
         seen.add(person.id)
-        session.merge(m.Person(id=person.id, name=person.name, email=person.email,
-                               party_id=person.party, language=person.language,
-                               digest=person.digest, active=True))
+        session.merge(
+            m.Person(
+                id=person.id,
+                name=person.name,
+                email=person.email,
+                party_id=person.party,
+                language=person.language,
+                digest=person.digest,
+                active=True,
+            )
+        )
     for old in session.exec(select(m.Person)).all():
         if old.id not in seen:
             old.active = False
@@ -126,9 +140,17 @@ def _bodies(session: Session, region: Region, report: InitReport) -> None:
     seen = set()
     for body in region.bodies:
         seen.add(body.id)
-        session.merge(m.Body(id=body.id, name=body.name, kind=body.kind, chair_id=body.chair,
-                             deadline_working_days=body.deadline_working_days,
-                             party_id=body.party, active=True))
+        session.merge(
+            m.Body(
+                id=body.id,
+                name=body.name,
+                kind=body.kind,
+                chair_id=body.chair,
+                deadline_working_days=body.deadline_working_days,
+                party_id=body.party,
+                active=True,
+            )
+        )
     for old in session.exec(select(m.Body)).all():
         if old.id not in seen:
             old.active = False
@@ -148,8 +170,15 @@ def _registers(session: Session, region: Region) -> None:
     session.execute(delete(m.Mandate))
     session.execute(delete(m.Substitute))
     for md in region.mandates:
-        session.add(m.Mandate(person_id=md.person, party_id=md.party, body_id=md.body,
-                              valid_from=md.valid_from, valid_until=md.valid_until))
+        session.add(
+            m.Mandate(
+                person_id=md.person,
+                party_id=md.party,
+                body_id=md.body,
+                valid_from=md.valid_from,
+                valid_until=md.valid_until,
+            )
+        )
     for sub in region.substitutes:
         session.add(m.Substitute(party_id=sub.party, body_id=sub.body, person_id=sub.person))
     session.flush()
@@ -158,15 +187,18 @@ def _registers(session: Session, region: Region) -> None:
 MeetingEvent = tuple[str, str, dict[str, object]]
 
 
-def _meetings(session: Session, region: Region, now: datetime, report: InitReport
-              ) -> list[MeetingEvent]:
+def _meetings(
+    session: Session, region: Region, now: datetime, report: InitReport
+) -> list[MeetingEvent]:
     """Add, move and cancel future meetings; a moved or cancelled meeting whose agenda was
     published gets an event, so its members receive a calendar update or cancellation."""
     wanted: dict[str, tuple[str, datetime, datetime, str]] = {}
     for body in region.bodies:
         for spec in body.meetings:
             wanted[spec.meeting_id(body.id)] = (
-                body.id, to_utc_naive(spec.starts_at()), to_utc_naive(spec.ends_at()),
+                body.id,
+                to_utc_naive(spec.starts_at()),
+                to_utc_naive(spec.ends_at()),
                 spec.location,
             )
     existing = {mt.id: mt for mt in session.exec(select(m.Meeting)).all()}
@@ -174,8 +206,11 @@ def _meetings(session: Session, region: Region, now: datetime, report: InitRepor
     for mid, (body_id, starts, ends, location) in wanted.items():
         old = existing.get(mid)
         if old is None:
-            session.add(m.Meeting(id=mid, body_id=body_id, starts_at=starts, ends_at=ends,
-                                  location=location))
+            session.add(
+                m.Meeting(
+                    id=mid, body_id=body_id, starts_at=starts, ends_at=ends, location=location
+                )
+            )
             report.meetings_added += 1
         elif old.starts_at > now and (
             (old.starts_at, old.ends_at, old.location, old.status, old.body_id)
@@ -206,43 +241,50 @@ def _meeting_facts(meeting: m.Meeting) -> dict[str, object]:
     }
 
 
-def _if_published(session: Session, action: str, meeting: m.Meeting,
-                  before: dict[str, object] | None) -> list[MeetingEvent]:
+def _if_published(
+    session: Session, action: str, meeting: m.Meeting, before: dict[str, object] | None
+) -> list[MeetingEvent]:
     """The event for a changed meeting, if its agenda went out (with an invite) before."""
     published = Tx(session).scalar(
-        "SELECT 1 FROM audit_event WHERE action = 'agenda_published' AND meeting_id = ? "
-        "LIMIT 1", (meeting.id,),
+        "SELECT 1 FROM audit_event WHERE action = 'agenda_published' AND meeting_id = ? LIMIT 1",
+        (meeting.id,),
     )
     if not published:
         return []
-    payload: dict[str, object] = {**_meeting_facts(meeting), "sequence": meeting.sequence,
-                                  "status": meeting.status}
+    payload: dict[str, object] = {
+        **_meeting_facts(meeting),
+        "sequence": meeting.sequence,
+        "status": meeting.status,
+    }
     if before is not None:
         payload["previous"] = before
     return [(action, meeting.id, payload)]
 
 
 def _refuse_if_busy(session: Session, region: Region, meeting: m.Meeting) -> None:
-    busy = session.exec(
-        select(m.Proposal.id).where(m.Proposal.meeting_id == meeting.id)
-    ).all()
+    busy = session.exec(select(m.Proposal.id).where(m.Proposal.meeting_id == meeting.id)).all()
     if busy:
         raise ConfigError(
-            str(region.source), "bodies.meetings",
+            str(region.source),
+            "bodies.meetings",
             f"meeting {meeting.id} is no longer in the config but {', '.join(busy)} "
             f"{'is' if len(busy) == 1 else 'are'} on its agenda; defer them to another meeting "
             "first ('regie defer'), or keep the meeting",
         )
 
 
-def _workflows(session: Session, workflows: dict[str, Workflow], now: datetime,
-               report: InitReport) -> None:
+def _workflows(
+    session: Session, workflows: dict[str, Workflow], now: datetime, report: InitReport
+) -> None:
     tx = Tx(session)
     for purpose, wf in sorted(workflows.items()):
         known = tx.scalar("SELECT loaded_at FROM workflow_version WHERE digest = ?", (wf.digest,))
         if known is None:
-            session.add(m.WorkflowVersion(digest=wf.digest, purpose=purpose, source=wf.source,
-                                          text=wf.text, loaded_at=now))
+            session.add(
+                m.WorkflowVersion(
+                    digest=wf.digest, purpose=purpose, source=wf.source, text=wf.text, loaded_at=now
+                )
+            )
             report.workflows_added.append(f"{purpose} {wf.digest[:12]}")
         session.merge(m.RegionSetting(key=f"workflow.{purpose}", value=json.dumps(wf.digest)))
     session.flush()

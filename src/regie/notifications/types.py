@@ -1,11 +1,11 @@
 """The contract between the parts of notifications.
 
-    engine Change.record(event) ──► outbox.enqueue_for_event(tx, event)
-                                        │ recipients.notices_for_event(tx, event) -> [Notice]
-                                        ▼
-                                   outbox rows (same transaction as the event)
-    sender (after commit) ──► claims rows ──► render.render_notice(tx, row) -> EmailMessage
-                                        ──► SMTP ──► marks sent / retry / failed
+engine Change.record(event) ──► outbox.enqueue_for_event(tx, event)
+                                    │ recipients.notices_for_event(tx, event) -> [Notice]
+                                    ▼
+                               outbox rows (same transaction as the event)
+sender (after commit) ──► claims rows ──► render.render_notice(tx, row) -> EmailMessage
+                                    ──► SMTP ──► marks sent / retry / failed
 """
 
 from __future__ import annotations
