@@ -139,7 +139,7 @@ outbox_cmd.name = "outbox"
 
 
 @outbox_cmd.command()
-@click.argument("row_id", required=False, type=int)
+@click.argument("row_id", required=False, type=click.IntRange(1, 2**63 - 1))
 @click.option("--all-failed", is_flag=True, help="Queue every failed row again.")
 @pass_env
 def retry(env: Env, row_id: int | None, all_failed: bool) -> None:
@@ -149,7 +149,7 @@ def retry(env: Env, row_id: int | None, all_failed: bool) -> None:
 
 
 @outbox_cmd.command()
-@click.argument("row_id", type=int)
+@click.argument("row_id", type=click.IntRange(1, 2**63 - 1))
 @pass_env
 def cancel(env: Env, row_id: int) -> None:
     """Cancel a row that was not sent yet."""

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import traceback
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, NoReturn
@@ -66,7 +67,12 @@ class RegieClickError(click.ClickException):
         self.exit_code = exit_code  # type: ignore[misc]  # click types it as a ClassVar
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"regie: error: {self.format_message()}", err=True)
+        click.echo(f"regie: error: {one_line(self.format_message())}", err=True)
+
+
+def one_line(text: str) -> str:
+    """Control characters (CR, LF, ESC…) from user input shown escaped: one line, always."""
+    return "".join(repr(c)[1:-1] if unicodedata.category(c) == "Cc" else c for c in text)
 
 
 # a group called without a command prints its help (click >= 8.2): not an error to reword
@@ -78,7 +84,8 @@ _NO_ARGS_HELP: type[BaseException] = getattr(
 def _usage_error(exc: click.UsageError) -> RegieClickError:
     """click's usage errors as one line too (exit 2), pointing to the command's help."""
     path = exc.ctx.command_path if exc.ctx is not None else "regie"
-    return RegieClickError(f"{exc.format_message()} (see '{path} --help')", exc.exit_code)
+    message = " ".join(exc.format_message().split())  # one line, also for Choice lists
+    return RegieClickError(f"{message} (see '{path} --help')", exc.exit_code)
 
 
 class RegieGroup(click.Group):
@@ -112,15 +119,25 @@ class RegieGroup(click.Group):
             raise
         except KeyboardInterrupt:
             raise click.Abort() from None
+        except OverflowError:  # an integer argument beyond what the database stores
+            raise RegieClickError("a number is too large; check the arguments", 2) from None
+        except ValueError as exc:
+            if "null byte" not in str(exc):
+                raise _internal(exc) from None
+            raise RegieClickError("an argument contains a NUL character; remove it", 2) from None
         except Exception as exc:  # a bug: say so in one line, details on request
-            if os.environ.get("REGIE_DEBUG"):
-                traceback.print_exc()
-            first_line = (str(exc).splitlines() or [""])[0][:240]
-            raise RegieClickError(
-                f"internal error ({type(exc).__name__}: {first_line}); nothing was changed; "
-                "set REGIE_DEBUG=1 to see details and please report it",
-                INTERNAL_ERROR,
-            ) from None
+            raise _internal(exc) from None
+
+
+def _internal(exc: Exception) -> RegieClickError:
+    if os.environ.get("REGIE_DEBUG"):
+        traceback.print_exc()
+    first_line = (str(exc).splitlines() or [""])[0][:240]
+    return RegieClickError(
+        f"internal error ({type(exc).__name__}: {first_line}); nothing was changed; "
+        "set REGIE_DEBUG=1 to see details and please report it",
+        INTERNAL_ERROR,
+    )
 
 
 def emit_json(value: Any) -> None:

@@ -252,11 +252,6 @@ def test_click_usage_error_exit_2(db_file):
     assert "--bogus" in one_error_line(run(db_file, "--bogus", "list"), 2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="click's message for a missing Choice option spans "
-    "several lines (cli_support's usage-error conversion keeps the newlines)",
-)
 def test_missing_choice_option_is_one_line(db_file):
     one_error_line(run(db_file, "submit", "--title", "x"), 2)
 

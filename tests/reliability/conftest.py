@@ -14,9 +14,13 @@ from reliability import driver as d
 
 def _populate(db: Path) -> None:
     assert d.init(db).code == 0
-    for title, purpose in [("Decided", "adoption"), ("Amended", "advice"),
-                           ("Withdrawn", "adoption"), ("Returned", "adoption"),
-                           ("Routed", "information")]:
+    for title, purpose in [
+        ("Decided", "adoption"),
+        ("Amended", "advice"),
+        ("Withdrawn", "adoption"),
+        ("Returned", "adoption"),
+        ("Routed", "information"),
+    ]:
         assert d.submit(db, title, purpose).code == 0
     d.walk_to_decided(db, "P-2026-001")
     for move in ("advance", "advance", "advance", "decide", "amend"):
@@ -25,8 +29,9 @@ def _populate(db: Path) -> None:
     for move in ("advance", "advance", "return", "defer"):
         assert d.do_move(db, "P-2026-004", move, "adoption").code == 0
     assert d.do_move(db, "P-2026-005", "advance", "information").code == 0
-    out = d.run(db, ["route", "P-2026-005", "table", "chairs", "oogo"],
-                now=d.now_for(db, "P-2026-005"))
+    out = d.run(
+        db, ["route", "P-2026-005", "table", "chairs", "oogo"], now=d.now_for(db, "P-2026-005")
+    )
     assert out.code == 0, out
     meeting = d.show(db, "P-2026-005")["meeting"]
     assert d.run(db, ["attend", meeting, "coordinator", "--present"]).code == 0

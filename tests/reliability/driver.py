@@ -61,11 +61,18 @@ class Outcome:
         return ""
 
 
-def run(db: str | Path, args: list[str], *, now: str = START, user: str = COORDINATOR,
-        stdin: str | None = None) -> Outcome:
+def run(
+    db: str | Path,
+    args: list[str],
+    *,
+    now: str = START,
+    user: str = COORDINATOR,
+    stdin: str | None = None,
+) -> Outcome:
     env = {"REGIE_NOW": now, "REGIE_USER": user, "REGIE_DB": None, "REGIE_DEBUG": None}
-    result = CliRunner().invoke(cli, ["--db", str(db), *args], env=env, input=stdin,
-                                catch_exceptions=True)
+    result = CliRunner().invoke(
+        cli, ["--db", str(db), *args], env=env, input=stdin, catch_exceptions=True
+    )
     crashed = ""
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         crashed = repr(result.exception)
@@ -92,10 +99,28 @@ def now_for(db: str | Path, proposal: str, floor: str = START) -> str:
     return at.isoformat(timespec="minutes")
 
 
-def submit(db: str | Path, title: str, purpose: str = "adoption", *, now: str = START,
-           summary: str = "") -> Outcome:
-    return run(db, ["submit", "--title", title, "--purpose", purpose, "--table", "tafel-model",
-                    "--party", "ede", "--party", "barneveld", "--summary", summary], now=now)
+def submit(
+    db: str | Path, title: str, purpose: str = "adoption", *, now: str = START, summary: str = ""
+) -> Outcome:
+    return run(
+        db,
+        [
+            "submit",
+            "--title",
+            title,
+            "--purpose",
+            purpose,
+            "--table",
+            "tafel-model",
+            "--party",
+            "ede",
+            "--party",
+            "barneveld",
+            "--summary",
+            summary,
+        ],
+        now=now,
+    )
 
 
 def move_args(move: str, proposal: str, purpose: str) -> tuple[list[str], str]:
@@ -107,8 +132,16 @@ def move_args(move: str, proposal: str, purpose: str) -> tuple[list[str], str]:
     if move == "withdraw":
         return ["withdraw", proposal, "--reason", "superseded"], COORDINATOR
     if move == "decide":
-        return ["decide", proposal, "--outcome", OUTCOMES[purpose], "--text", "Agreed.",
-                "--override", "agreed by mail"], COORDINATOR
+        return [
+            "decide",
+            proposal,
+            "--outcome",
+            OUTCOMES[purpose],
+            "--text",
+            "Agreed.",
+            "--override",
+            "agreed by mail",
+        ], COORDINATOR
     if move == "confirm":
         return ["confirm", proposal], OOGO_CHAIR
     if move == "amend":

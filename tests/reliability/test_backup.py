@@ -78,7 +78,10 @@ def test_backup_while_writers_run(scenario_db: Path, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
     writer = subprocess.Popen(
         [sys.executable, str(HERE / "driver.py"), str(scenario_db), "7", "60", *proposals],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     copies = []
     try:

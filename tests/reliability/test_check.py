@@ -38,46 +38,103 @@ def test_clean_database_passes(scenario_db: Path) -> None:
 
 
 CASES: list[tuple[str, tuple[str, ...], str, str]] = [
-    ("state changed without event",
-     ("UPDATE proposal SET state='ao', stage='ao' WHERE id='P-2026-004'",),
-     "replay_mismatch", "P-2026-004"),
-    ("state not in workflow", ("UPDATE proposal SET state='limbo' WHERE id='P-2026-003'",),
-     "state_unknown", "P-2026-003"),
-    ("version bumped (lost or extra change)",
-     ("UPDATE proposal SET version=version+1 WHERE id='P-2026-001'",),
-     "replay_mismatch", "P-2026-001"),
-    ("event removed", ("DELETE FROM audit_event WHERE id=(SELECT max(id) FROM audit_event "
-                       "WHERE proposal_id='P-2026-003')",), "audit_chain", "event"),
-    ("event payload edited", ("UPDATE audit_event SET payload='{}' WHERE action='withdrawn'",),
-     "audit_chain", "event"),
-    ("decision row lost", ("DELETE FROM decision WHERE proposal_id='P-2026-001'",),
-     "decision_missing", "P-2026-001"),
-    ("confirmation lost", ("UPDATE decision SET confirmed_by=NULL WHERE proposal_id='P-2026-001'",),
-     "decision_unconfirmed", "P-2026-001"),
-    ("amended version lost", ("DELETE FROM decision WHERE proposal_id='P-2026-002' AND version=2",),
-     "decision_mismatch", "P-2026-002"),
-    ("decision versions with a gap",
-     ("UPDATE decision SET version=3 WHERE proposal_id='P-2026-002' AND version=2",),
-     "decision_versions", "P-2026-002"),
-    ("agenda item to missing meeting",
-     ("UPDATE agenda_item SET meeting_id='nowhere-2027' WHERE id=1",),
-     "dangling_reference", "nowhere-2027"),
-    ("attendance at missing meeting", ("UPDATE attendance SET meeting_id='gone-1'",),
-     "dangling_reference", "gone-1"),
-    ("prior position on missing proposal",
-     ("INSERT INTO prior_position SELECT meeting_id, 'P-1999-001', 'ede', person_id, 'agrees', "
-      "recorded_at FROM attendance LIMIT 1",), "dangling_reference", "P-1999-001"),
-    ("two open agenda items", ("UPDATE agenda_item SET result=NULL WHERE proposal_id='P-2026-004'",),
-     "agenda_mismatch", "P-2026-004"),
-    ("event for a missing proposal",
-     ("UPDATE audit_event SET proposal_id='P-2030-999' WHERE action='withdrawn'",),
-     "event_without_proposal", "P-2030-999"),
+    (
+        "state changed without event",
+        ("UPDATE proposal SET state='ao', stage='ao' WHERE id='P-2026-004'",),
+        "replay_mismatch",
+        "P-2026-004",
+    ),
+    (
+        "state not in workflow",
+        ("UPDATE proposal SET state='limbo' WHERE id='P-2026-003'",),
+        "state_unknown",
+        "P-2026-003",
+    ),
+    (
+        "version bumped (lost or extra change)",
+        ("UPDATE proposal SET version=version+1 WHERE id='P-2026-001'",),
+        "replay_mismatch",
+        "P-2026-001",
+    ),
+    (
+        "event removed",
+        (
+            "DELETE FROM audit_event WHERE id=(SELECT max(id) FROM audit_event "
+            "WHERE proposal_id='P-2026-003')",
+        ),
+        "audit_chain",
+        "event",
+    ),
+    (
+        "event payload edited",
+        ("UPDATE audit_event SET payload='{}' WHERE action='withdrawn'",),
+        "audit_chain",
+        "event",
+    ),
+    (
+        "decision row lost",
+        ("DELETE FROM decision WHERE proposal_id='P-2026-001'",),
+        "decision_missing",
+        "P-2026-001",
+    ),
+    (
+        "confirmation lost",
+        ("UPDATE decision SET confirmed_by=NULL WHERE proposal_id='P-2026-001'",),
+        "decision_unconfirmed",
+        "P-2026-001",
+    ),
+    (
+        "amended version lost",
+        ("DELETE FROM decision WHERE proposal_id='P-2026-002' AND version=2",),
+        "decision_mismatch",
+        "P-2026-002",
+    ),
+    (
+        "decision versions with a gap",
+        ("UPDATE decision SET version=3 WHERE proposal_id='P-2026-002' AND version=2",),
+        "decision_versions",
+        "P-2026-002",
+    ),
+    (
+        "agenda item to missing meeting",
+        ("UPDATE agenda_item SET meeting_id='nowhere-2027' WHERE id=1",),
+        "dangling_reference",
+        "nowhere-2027",
+    ),
+    (
+        "attendance at missing meeting",
+        ("UPDATE attendance SET meeting_id='gone-1'",),
+        "dangling_reference",
+        "gone-1",
+    ),
+    (
+        "prior position on missing proposal",
+        (
+            "INSERT INTO prior_position SELECT meeting_id, 'P-1999-001', 'ede', person_id, "
+            "'agrees', recorded_at FROM attendance LIMIT 1",
+        ),
+        "dangling_reference",
+        "P-1999-001",
+    ),
+    (
+        "two open agenda items",
+        ("UPDATE agenda_item SET result=NULL WHERE proposal_id='P-2026-004'",),
+        "agenda_mismatch",
+        "P-2026-004",
+    ),
+    (
+        "event for a missing proposal",
+        ("UPDATE audit_event SET proposal_id='P-2030-999' WHERE action='withdrawn'",),
+        "event_without_proposal",
+        "P-2030-999",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("name", "sql", "code", "ident"), CASES, ids=[c[0] for c in CASES])
-def test_damage_is_named(scenario_db: Path, name: str, sql: tuple[str, ...], code: str,
-                         ident: str) -> None:
+def test_damage_is_named(
+    scenario_db: Path, name: str, sql: tuple[str, ...], code: str, ident: str
+) -> None:
     tamper(scenario_db, *sql)
     out = d.run(scenario_db, ["check"])
     assert out.code == 1, out

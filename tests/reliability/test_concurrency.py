@@ -26,7 +26,9 @@ def state_events(db: Path) -> Counter[str]:
     with closing(sqlite3.connect(db)) as conn:
         rows = conn.execute(
             f"SELECT proposal_id, COUNT(*) FROM audit_event WHERE action IN ({marks}) "
-            "AND action != 'submitted' GROUP BY proposal_id", STATE_ACTIONS).fetchall()
+            "AND action != 'submitted' GROUP BY proposal_id",
+            STATE_ACTIONS,
+        ).fetchall()
     return Counter(dict(rows))
 
 
@@ -41,9 +43,18 @@ def test_four_writers(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
     workers = [
         subprocess.Popen(
-            [sys.executable, str(HERE / "driver.py"), str(db), str(seed), str(CONCURRENT_OPS),
-             *proposals],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            [
+                sys.executable,
+                str(HERE / "driver.py"),
+                str(db),
+                str(seed),
+                str(CONCURRENT_OPS),
+                *proposals,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
         )
         for seed in range(CONCURRENT_PROCESSES)
     ]
@@ -65,6 +76,8 @@ def test_four_writers(tmp_path: Path) -> None:
     out = d.run(db, ["check"])
     assert out.code == 0, out
     assert d.run(db, ["audit", "verify"]).code == 0
-    print(f"concurrency: acknowledged {sum(acknowledged.values())}, refused "
-          f"{sum(t['refused'] for t in tallies)} (lost races "
-          f"{sum(t['lost_races'] for t in tallies)})")
+    print(
+        f"concurrency: acknowledged {sum(acknowledged.values())}, refused "
+        f"{sum(t['refused'] for t in tallies)} (lost races "
+        f"{sum(t['lost_races'] for t in tallies)})"
+    )

@@ -21,11 +21,36 @@ from reliability.driver import CONFIG, ROOT
 from reliability.fuzzing import fuzz_settings, nasty_text
 
 REGION = CONFIG.read_text(encoding="utf-8")
-WORKFLOWS = {p.stem: p.read_text(encoding="utf-8")
-             for p in sorted((ROOT / "src" / "regie" / "workflows").glob("*.toml"))}
-TOKENS = ['""', "0", "-1", "1e9", "true", "[]", "{}", '"x"', '"2027-02-30"', '"25:99"',
-          '"ede"', '"coordinator"', '"table"', '"oogo"', "nan", "inf", '"a@b"', "[[", "]]",
-          "=", '"\\u0000"', "'''", '"""', "#"]
+WORKFLOWS = {
+    p.stem: p.read_text(encoding="utf-8")
+    for p in sorted((ROOT / "src" / "regie" / "workflows").glob("*.toml"))
+}
+TOKENS = [
+    '""',
+    "0",
+    "-1",
+    "1e9",
+    "true",
+    "[]",
+    "{}",
+    '"x"',
+    '"2027-02-30"',
+    '"25:99"',
+    '"ede"',
+    '"coordinator"',
+    '"table"',
+    '"oogo"',
+    "nan",
+    "inf",
+    '"a@b"',
+    "[[",
+    "]]",
+    "=",
+    '"\\u0000"',
+    "'''",
+    '"""',
+    "#",
+]
 
 
 @st.composite
@@ -49,8 +74,11 @@ def mutated(draw: st.DrawFn, text: str) -> str:
             value = draw(st.one_of(st.sampled_from(TOKENS), nasty_text.map(repr)))
             lines[i] = f"{key}= {value}"
         elif how == "key" and "=" in lines[i]:
-            lines[i] = draw(st.sampled_from(["bogus", "id", "chair", "party"])) + " =" + \
-                lines[i].split("=", 1)[1]
+            lines[i] = (
+                draw(st.sampled_from(["bogus", "id", "chair", "party"]))
+                + " ="
+                + lines[i].split("=", 1)[1]
+            )
         elif how == "insert":
             lines.insert(i, draw(nasty_text))
         elif how == "cut":

@@ -23,17 +23,27 @@ import pytest
 from reliability import driver as d
 
 REGIE = Path(sys.executable).with_name("regie")
-WRITE = ["submit", "--title", "Written?", "--purpose", "adoption", "--table", "tafel-model",
-         "--party", "ede"]
+WRITE = [
+    "submit",
+    "--title",
+    "Written?",
+    "--purpose",
+    "adoption",
+    "--table",
+    "tafel-model",
+    "--party",
+    "ede",
+]
 
 
 def snapshot(db: Path) -> dict[str, list[tuple[object, ...]]]:
     """Every row of every table: 'exactly as before' means this is equal."""
     with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
-        return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
-                for t in tables}
+        tables = [
+            r[0]
+            for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
+        ]
+        return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
 
 
 def digest(path: Path) -> str:
@@ -114,8 +124,12 @@ conn.execute("ROLLBACK")
 
 @contextmanager
 def locked(db: Path) -> Iterator[None]:
-    with subprocess.Popen([sys.executable, "-c", LOCKER, str(db)], stdin=subprocess.PIPE,
-                          stdout=subprocess.PIPE, text=True) as holder:
+    with subprocess.Popen(
+        [sys.executable, "-c", LOCKER, str(db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as holder:
         assert holder.stdin is not None and holder.stdout is not None
         try:
             assert holder.stdout.readline().strip() == "locked"
@@ -130,8 +144,11 @@ def test_locked_past_busy_timeout(scenario_db: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("REGIE_BUSY_TIMEOUT_MS", "300")
     with locked(scenario_db):
         out = d.run(scenario_db, WRITE)
-        assert_one_error(out, "another process has held its write lock for more than 0.3 s",
-                         "nothing was written")
+        assert_one_error(
+            out,
+            "another process has held its write lock for more than 0.3 s",
+            "nothing was written",
+        )
         assert d.run(scenario_db, ["show", "P-2026-001"]).code == 0  # readers go on
     assert_unchanged(scenario_db, before)
 
@@ -139,8 +156,13 @@ def test_locked_past_busy_timeout(scenario_db: Path, monkeypatch: pytest.MonkeyP
 def _regie(db: Path | str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "REGIE_NOW": d.START, "REGIE_USER": d.COORDINATOR, **env}
     full_env.pop("REGIE_DEBUG", None)
-    return subprocess.run([str(REGIE), "--db", str(db), *args], capture_output=True, text=True,
-                          env=full_env, timeout=120)
+    return subprocess.run(
+        [str(REGIE), "--db", str(db), *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=120,
+    )
 
 
 def as_outcome(done: subprocess.CompletedProcess[str]) -> d.Outcome:
@@ -208,8 +230,9 @@ def test_newer_schema(scenario_db: Path) -> None:
         conn.commit()
     before = snapshot(scenario_db)
     for args in (WRITE, ["list"], ["check"], ["init", "--config", str(d.CONFIG)]):
-        assert_one_error(d.run(scenario_db, args), "schema version 9999_from_the_future",
-                         "newer regie")
+        assert_one_error(
+            d.run(scenario_db, args), "schema version 9999_from_the_future", "newer regie"
+        )
     done = _regie(scenario_db, "list")
     assert_one_error(as_outcome(done), "newer regie")
     assert snapshot(scenario_db) == before

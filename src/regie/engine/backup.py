@@ -41,7 +41,14 @@ def backup_database(
             "backups of a PostgreSQL database are made with the server's own tool: "
             "pg_dump --format=custom --file FILE DBNAME (restore with pg_restore)"
         )
-    dest = Path(target).expanduser()
+    if not str(target).strip() or "\x00" in str(target):
+        raise UsageError(f"{target!r} is not a usable file name for the backup; give a path")
+    if "\x00" in os.fspath(target) or not os.fspath(target).strip():
+        raise UsageError(f"{os.fspath(target)!r} is not a usable file name")
+    try:
+        dest = Path(target).expanduser()
+    except RuntimeError:
+        raise UsageError(f"{target!r}: cannot expand '~' (no such user); give a full path") from None
     if dest.exists() and not force:
         raise UsageError(
             f"{dest} exists already; choose another file or pass --force to replace it"
