@@ -161,6 +161,7 @@ TEMPLATES = [
     st.sampled_from([d.START, "2027-06-01T12:00", "not a time", "2027-13-01"]),
 )
 @example(["show", "{0}"], "P-2026-001", "", "coordinator", "garbage")
+@example(["--db", "{0}", "list"], "~0", "", "coordinator", d.START)  # found: RuntimeError
 def test_generated_values(
     fuzz_db: Path, template: list[str], a: str, b: str, user: str, now: str
 ) -> None:

@@ -48,7 +48,7 @@ def backup_database(
     try:
         dest = Path(target).expanduser()
     except RuntimeError:
-        raise UsageError(f"{target!r}: cannot expand '~' (no such user); give a full path") from None
+        raise UsageError(f"{target!r}: cannot expand '~'; give a full path") from None
     if dest.exists() and not force:
         raise UsageError(
             f"{dest} exists already; choose another file or pass --force to replace it"

@@ -36,7 +36,15 @@ def database_url(db: str | None) -> str:
     value = db or os.environ.get("REGIE_DB") or DEFAULT_DB
     if "://" in value:
         return value
-    return f"sqlite:///{Path(value).expanduser()}"
+    try:
+        try:
+        return f"sqlite:///{Path(value).expanduser()}"
+    except RuntimeError:
+        raise StorageError(f"{value}: cannot expand '~'; give a full path") from None
+    except RuntimeError:  # "~someone" without such a user
+        raise StorageError(
+            f"{value}: no such home folder; give the database path in full"
+        ) from None
 
 
 def busy_timeout_from_env() -> int:
