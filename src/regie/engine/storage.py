@@ -37,10 +37,7 @@ def database_url(db: str | None) -> str:
     if "://" in value:
         return value
     try:
-        try:
         return f"sqlite:///{Path(value).expanduser()}"
-    except RuntimeError:
-        raise StorageError(f"{value}: cannot expand '~'; give a full path") from None
     except RuntimeError:  # "~someone" without such a user
         raise StorageError(
             f"{value}: no such home folder; give the database path in full"
