@@ -71,8 +71,11 @@ class RegieClickError(click.ClickException):
 
 
 def one_line(text: str) -> str:
-    """Control characters (CR, LF, ESC…) from user input shown escaped: one line, always."""
-    return "".join(repr(c)[1:-1] if unicodedata.category(c) == "Cc" else c for c in text)
+    """Control characters (CR, LF, ESC…) and line separators from user input shown
+    escaped: one line, always."""
+    return "".join(
+        repr(c)[1:-1] if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text
+    )
 
 
 # a group called without a command prints its help (click >= 8.2): not an error to reword

@@ -124,6 +124,7 @@ def assert_clean(args: list[str], out: d.Outcome) -> None:
 @example(["db", "backup", "\x00"])  # found by this test: was an internal error
 @example(["outbox", "cancel", "9" * 30])  # found: OverflowError, an internal error
 @example(["init", "--config", "\r\n"])  # found: the error message spanned two lines
+@example(["db", "backup", "\x07\u2028"])  # found: U+2028 split the message
 def test_generated_arguments(fuzz_db: Path, args: list[str]) -> None:
     assert_clean(args, d.run(fuzz_db, args))
 
