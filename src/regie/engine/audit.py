@@ -2,8 +2,9 @@
 
 Each event's hash covers the canonical JSON of its content plus the previous event's
 hash, so changing, inserting or removing any event breaks the chain from that point on.
-The database refuses UPDATE and DELETE (triggers, migration 0001) and allows each
-``prev_hash`` only once, so two writers can never fork the chain.
+The database refuses UPDATE and DELETE (triggers, migration 0001), and each event's id is
+its predecessor's + 1, so two writers can never fork the chain (the primary key refuses
+the second).
 """
 
 from __future__ import annotations
@@ -85,7 +86,8 @@ def append(
     at = to_utc_naive(at)
     payload = payload or {}
     payload_text = canonical(payload)
-    prev = tx.scalar("SELECT hash FROM audit_event ORDER BY id DESC LIMIT 1") or GENESIS
+    head = tx.one("SELECT id, hash FROM audit_event ORDER BY id DESC LIMIT 1")
+    new_id, prev = (int(head[0]) + 1, str(head[1])) if head else (1, GENESIS)
     digest = event_hash(
         at=at,
         actor=actor,
@@ -96,11 +98,14 @@ def append(
         payload_text=payload_text,
         prev_hash=prev,
     )
-    new_id = tx.scalar(
-        "INSERT INTO audit_event (at, actor, acting_for, action, proposal_id, meeting_id, "
-        "payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        (at, actor, acting_for, action, proposal_id, meeting_id, payload_text, prev, digest),
-    )
+    # The id is the head's + 1: a second writer that read the same head fails on the primary
+    # key instead of forking the chain.
+    tx.execute(
+        "INSERT INTO audit_event (id, at, actor, acting_for, action, proposal_id, meeting_id, "
+        "payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (new_id, at, actor, acting_for, action, proposal_id, meeting_id, payload_text, prev,
+         digest),
+    )  # fmt: skip
     return Event(
         int(new_id), at, actor, acting_for, action, proposal_id, meeting_id, payload, prev, digest
     )

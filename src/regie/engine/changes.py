@@ -46,6 +46,8 @@ class RegionFacts:
     calendar: WorkCalendar
     bodies: dict[str, BodyFacts]
     by_kind: dict[str, str]  # chairs / ao / oogo -> body id
+    people: dict[str, Actor]  # active people
+    settings: dict[str, str]  # every region_setting row, JSON text
 
 
 _FACTS: dict[tuple[str, str], RegionFacts] = {}
@@ -92,21 +94,25 @@ def _load_facts(tx: Tx) -> RegionFacts:
         ),
         bodies=bodies,
         by_kind={b.kind: b.id for b in bodies.values() if b.kind in ("chairs", "ao", "oogo")},
+        settings=rows,
+        people={
+            r[0]: Actor(*r)
+            for r in tx.all(
+                "SELECT id, name, party_id, language FROM person WHERE active = ?", (True,)
+            )
+        },
     )
 
 
-def load_actor(tx: Tx, person_id: str | None) -> Actor:
+def load_actor(facts: RegionFacts, person_id: str | None) -> Actor:
     if not person_id:
         raise UsageError(
             "who is acting? pass --as PERSON-ID or set REGIE_USER (see 'regie people')"
         )
-    row = tx.one(
-        "SELECT id, name, party_id, language FROM person WHERE id = ? AND active = ?",
-        (person_id, True),
-    )
-    if row is None:
+    actor = facts.people.get(person_id)
+    if actor is None:
         raise NotFound("person", person_id, "see the people in your region config")
-    return Actor(*row)
+    return actor
 
 
 class Change:
@@ -117,7 +123,7 @@ class Change:
         self.tx = Tx(session)
         self.now: datetime = to_utc_naive(clock.now())
         self.facts = region_facts(self.tx)
-        self.actor = load_actor(self.tx, actor_id)
+        self.actor = load_actor(self.facts, actor_id)
 
     @property
     def is_coordinator(self) -> bool:

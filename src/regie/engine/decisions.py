@@ -77,7 +77,7 @@ def decide(
     wf = cw.workflow
     if p.state != wf.final or p.meeting_id is None:
         raise _refuse(cw, p, "decide", f"decisions are recorded at '{wf.final}'")
-    meeting = repo.load_meeting(ch.tx, p.meeting_id)
+    meeting = p.meeting or repo.load_meeting(ch.tx, p.meeting_id)
     roles.require_chair_or_coordinator(ch, meeting.body_id, f"record the decision on {p.id}")
     try:
         chosen = wf.outcome(outcome)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from pydantic import NaiveDatetime as datetime  # stored as naive UTC
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -130,7 +130,6 @@ class AgendaItem(SQLModel, table=True):
     """A proposal placed on a meeting; ``result`` says how it left the meeting."""
 
     __tablename__ = "agenda_item"
-    __table_args__ = (Index("ix_agenda_item_meeting", "meeting_id"),)
     id: int | None = Field(default=None, primary_key=True)
     meeting_id: str = Field(foreign_key="meeting.id")
     proposal_id: str = Field(foreign_key="proposal.id", index=True)
@@ -179,7 +178,6 @@ class AuditEvent(SQLModel, table=True):
     """Append-only, hash-chained. UPDATE and DELETE are refused by triggers."""
 
     __tablename__ = "audit_event"
-    __table_args__ = (UniqueConstraint("prev_hash", name="uq_audit_event_prev_hash"),)
     id: int | None = Field(default=None, primary_key=True)
     at: datetime
     actor: str

@@ -258,7 +258,7 @@ def set_route(
 def _require_meeting_held(ch: Change, cw: CompiledWorkflow, p: ProposalRow, move: str) -> None:
     if p.meeting_id is None:
         return
-    m = repo.load_meeting(ch.tx, p.meeting_id)
+    m = p.meeting or repo.load_meeting(ch.tx, p.meeting_id)
     if m.starts_at > ch.now:
         when = to_local(m.starts_at).strftime("%Y-%m-%d %H:%M")
         raise _refuse(
@@ -334,7 +334,7 @@ def defer(
     new_state = cw.fire(p.state, "defer")
     if new_state is None:
         raise _refuse(cw, p, "defer")
-    current = repo.load_meeting(ch.tx, p.meeting_id) if p.meeting_id else None
+    current = p.meeting or (repo.load_meeting(ch.tx, p.meeting_id) if p.meeting_id else None)
     pl = place(ch, body, chosen=meeting, after=current)
     return _finish_move(
         ch,

@@ -29,6 +29,7 @@ class ProposalRow:
     state: str
     meeting_id: str | None
     version: int
+    meeting: MeetingRow | None = None  # the meeting it is on, read with it
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,20 @@ class MeetingRow:
 
 
 def load_proposal(tx: Tx, proposal_id: str) -> ProposalRow:
-    row = tx.one(f"SELECT {_PROPOSAL_COLS} FROM proposal WHERE id = ?", (proposal_id,))
+    """The proposal and the meeting it is on, in one read."""
+    row = tx.one(
+        f"SELECT {', '.join('p.' + c for c in _PROPOSAL_COLS.split(', '))}, "
+        "m.id, m.body_id, m.starts_at, m.ends_at, m.status "
+        "FROM proposal p LEFT JOIN meeting m ON m.id = p.meeting_id WHERE p.id = ?",
+        (proposal_id,),
+    )
     if row is None:
         raise NotFound("proposal", proposal_id, "see 'regie list'")
+    meeting = _meeting(row[10:]) if row[10] is not None else None
     return ProposalRow(
-        row[0], row[1], row[2], row[3], row[4], json.loads(row[5]), row[6], row[7], row[8], row[9]
-    )
+        row[0], row[1], row[2], row[3], row[4], json.loads(row[5]), row[6], row[7], row[8], row[9],
+        meeting,
+    )  # fmt: skip
 
 
 def save_move(
@@ -74,6 +83,8 @@ def save_move(
         )
     if tx.rowcount != 1:
         raise ConcurrentChange(p.id, p.state)
+    if meeting_id != p.meeting_id:
+        p.meeting = None
     p.state, p.stage, p.meeting_id, p.version = state, stage, meeting_id, p.version + 1
     if route is not None:
         p.route = route

@@ -69,7 +69,13 @@ class Database:
         self.busy_timeout_ms = busy_timeout_ms or busy_timeout_from_env()
         if self.is_sqlite:
             self.path = sqlite_file(url)
-            self.engine = create_engine(url, connect_args={"timeout": self.busy_timeout_ms / 1000})
+            # Sessions end their own transactions (commit, or rollback on close), so the pool
+            # need not roll back once more on every check-in.
+            self.engine = create_engine(
+                url,
+                connect_args={"timeout": self.busy_timeout_ms / 1000},
+                pool_reset_on_return=None,
+            )
             _sqlite_setup(self.engine, self.busy_timeout_ms)
         else:
             self.path = ""

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from regie.clock import to_local
 from regie.engine.audit import Event
-from regie.engine.changes import region_facts
+from regie.engine.changes import RegionFacts, region_facts
 from regie.engine.storage import Tx, as_datetime
 from regie.notifications.config import EVENT_KINDS, rules_from_setting
 from regie.notifications.types import Notice
@@ -69,10 +70,19 @@ def _rules(tx: Tx) -> dict[str, tuple[str, ...]]:
     cached = tx.session.info.get(_RULES_KEY)
     if isinstance(cached, dict):
         return cached
-    value = tx.scalar("SELECT value FROM region_setting WHERE key = 'notifications'")
-    rules = rules_from_setting(value)
+    facts = tx.session.info.get("regie_facts")  # read by the change that caused the event
+    if isinstance(facts, RegionFacts):
+        rules = _parsed_rules(facts.settings.get("notifications"))
+    else:
+        value = tx.scalar("SELECT value FROM region_setting WHERE key = 'notifications'")
+        rules = rules_from_setting(value)
     tx.session.info[_RULES_KEY] = rules
     return rules
+
+
+@lru_cache(maxsize=8)
+def _parsed_rules(value: str | None) -> dict[str, tuple[str, ...]]:
+    return rules_from_setting(value)
 
 
 # -- facts ------------------------------------------------------------------------------

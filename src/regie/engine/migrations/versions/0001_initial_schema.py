@@ -32,7 +32,6 @@ def upgrade() -> None:
         sa.Column("prev_hash", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("hash", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("prev_hash", name="uq_audit_event_prev_hash"),
     )
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
         batch_op.create_index(
@@ -290,7 +289,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("agenda_item", schema=None) as batch_op:
-        batch_op.create_index("ix_agenda_item_meeting", ["meeting_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_agenda_item_proposal_id"), ["proposal_id"], unique=False
         )
@@ -408,7 +406,6 @@ def downgrade() -> None:
     op.drop_table("decision")
     with op.batch_alter_table("agenda_item", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_agenda_item_proposal_id"))
-        batch_op.drop_index("ix_agenda_item_meeting")
 
     op.drop_table("agenda_item")
 
