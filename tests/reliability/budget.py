@@ -33,5 +33,9 @@ TOTAL_FUZZ_EXAMPLES = (
 )
 assert TOTAL_FUZZ_EXAMPLES >= 10_000
 
-# crash suite (tests/reliability/test_crash.py; bench/crash.py has its own, larger figures)
+# crash suite (tests/reliability/test_crash.py; bench/crash.py runs 1,000 operations and
+# 100 kills). About 1 s per kill (a restarted worker imports regie) plus ~25 ms per
+# operation: ~30 s on 2 cores.
 CRASH_KILLS = 20
+CRASH_OPERATIONS = 150
+CRASH_SEED = 9

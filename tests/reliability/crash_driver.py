@@ -413,8 +413,9 @@ class _Run:
         self.generation += 1
         if killed and code == -signal.SIGKILL:
             self.after_kill(begun)
-        elif code != 0:
-            self.report.bad_outputs.append(f"worker {self.generation - 1} exited with {code}")
+        elif code != 0:  # not our kill: the worker itself failed; stop the run
+            text = self.stderr_path.read_text()[-1500:]
+            raise RuntimeError(f"crash worker {self.generation - 1} exited with {code}: {text}")
         else:
             assert not begun, begun  # a clean exit finishes every operation
 

@@ -40,9 +40,13 @@ def place(
     if chosen is not None:
         return _chosen(ch, body_id, chosen, working_days)
     start = ch.now if after is None else max(ch.now, after.starts_at)
-    for meeting in repo.upcoming_meetings(ch.tx, body_id, start):
-        if not _deadline_passed(ch, meeting, working_days):
-            return Placement(meeting, late=False)
+    for limit in (2, 64):  # almost always one of the next two; else look further
+        meetings = repo.upcoming_meetings(ch.tx, body_id, start, limit=limit)
+        for meeting in meetings:
+            if not _deadline_passed(ch, meeting, working_days):
+                return Placement(meeting, late=False)
+        if len(meetings) < limit:
+            break
     raise NotFound(
         f"meeting of '{body_id}' whose document deadline ({working_days} working days) has not "
         "passed, after",

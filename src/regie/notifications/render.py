@@ -10,11 +10,14 @@ SMTP policy (RFC 2047), long values are folded.
 
 from __future__ import annotations
 
+import binascii
 import re
+import secrets
 import unicodedata
 from datetime import UTC, datetime
+from email import base64mime
 from email.headerregistry import Address
-from email.message import EmailMessage
+from email.message import EmailMessage, Message, MIMEPart
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
 from functools import lru_cache
@@ -192,43 +195,142 @@ def render_notice(tx: Tx, row: OutboxRow, *, sender_address: str) -> EmailMessag
     lang = row.language if row.language in LANGUAGES else "nl"
     context = {**row.context, "recipient_email": row.email, "recipient_id": row.person_id}
     context.setdefault("recipient_name", row.email)
-    subject, text, html = render_parts(row.kind, lang, context)
+    text_t, html_t = templates(row.kind, lang)
+    values = {**context, "lang": lang, "kind": row.kind}
+    subject = render_block(text_t, "subject", values)
     sender = _sender(sender_address, str(context.get("region") or ""))
     domain = _domain(sender.addr_spec)
+    created = row.created_at
+    message_id = _message_id(row.message_id, domain)
     msg = EmailMessage(policy=SMTP)
-    msg["From"] = sender
-    msg["To"] = Address(
-        display_name=clean_header(context["recipient_name"], 80),
-        addr_spec=clean_header(row.email, 254),
+    to_name, to_addr = clean_header(context["recipient_name"], 80), clean_header(row.email, 254)
+    msg.set_raw("From", _address_header("From", sender.display_name, sender.addr_spec))
+    msg.set_raw("To", _address_header("To", to_name, to_addr))
+    msg.set_raw("Subject", _folded("Subject", subject))
+    _put(
+        msg,
+        "Date",
+        format_datetime(created.replace(tzinfo=UTC) if created.tzinfo is None else created),
     )
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(
-        row.created_at.replace(tzinfo=UTC) if row.created_at.tzinfo is None else row.created_at
-    )
-    msg["Message-ID"] = _message_id(row.message_id, domain)
+    _put(msg, "Message-ID", message_id)
     root = thread_root(row, domain)
-    if root and root != msg["Message-ID"]:
-        msg["In-Reply-To"] = root
-        msg["References"] = root
-    msg["Auto-Submitted"] = "auto-generated"
-    msg["X-Regie-Notice"] = row.kind
-    msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
-    _attach_invite(msg, row, context, lang, sender.addr_spec)
-    msg["Content-Language"] = lang  # after the parts: making them moves Content-* headers
+    if root and root != message_id:
+        _put(msg, "In-Reply-To", root)
+        _put(msg, "References", root)
+    _put(msg, "Auto-Submitted", "auto-generated")
+    _put(msg, "X-Regie-Notice", row.kind)
+    _put(msg, "MIME-Version", "1.0")
+    body = _multipart(
+        "alternative",
+        [_text_part("plain", text_t.render(values)), _text_part("html", html_t.render(values))],
+    )
+    invite = _invite_part(row, context, lang, sender.addr_spec, text_t, values)
+    if invite is not None:
+        body = _multipart("mixed", [body, invite])
+    for name, value in body.raw_items():
+        msg.set_raw(name, value)
+    msg.set_payload(body.get_payload())
+    _put(msg, "Content-Language", lang)
     return msg
 
 
-def _attach_invite(
-    msg: EmailMessage, row: OutboxRow, context: dict[str, Any], lang: str, organizer: str
-) -> None:
+# -- building the message ------------------------------------------------------------------
+#
+# The message is assembled from header values that are already in their wire form: what
+# needs encoding (RFC 2047 for non-ASCII, quoting of display names, folding) goes through
+# the SMTP policy's own header classes ONCE (:func:`_folded`); values regie makes itself
+# (dates, Message-IDs, MIME headers) are plain short ASCII and are stored as they are. The
+# bodies are encoded here (7bit or quoted-printable). This is what a parsed message looks
+# like inside the email package, so serialising it copies the headers instead of parsing
+# and folding every one of them again (that was most of the cost of a notice).
+
+_MAX_LINE = SMTP.max_line_length or 78
+_PLAIN_HEADER = re.compile(r"[ -~]*")  # printable ASCII, no CR/LF/controls
+
+
+def _put(msg: Message, name: str, value: str) -> None:
+    """Store a header in wire form; anything not plainly safe goes through the policy."""
+    if not _PLAIN_HEADER.fullmatch(value) or len(name) + 2 + len(value) > _MAX_LINE:
+        value = _folded(name, value)
+    msg.set_raw(name, value)
+
+
+def _folded(name: str, value: str) -> str:
+    """The header value as the SMTP policy writes it: encoded, folded, CRLF between lines.
+
+    Controls must already be gone (:func:`clean_header`): the policy refuses CR/LF."""
+    line = SMTP.fold(name, SMTP.header_store_parse(name, value)[1])
+    return line[len(name) + 2 :].removesuffix(SMTP.linesep)
+
+
+@lru_cache(maxsize=4096)
+def _address_header(name: str, display_name: str, addr_spec: str) -> str:
+    """``Name <addr>`` in wire form (cached: the same people get many notices)."""
+    header = SMTP.header_factory(name, Address(display_name=display_name, addr_spec=addr_spec))
+    line = SMTP.fold(name, header)
+    return line[len(name) + 2 :].removesuffix(SMTP.linesep)
+
+
+def _text_part(subtype: str, text: str) -> MIMEPart:
+    """A UTF-8 text part: 7bit when it is short-lined printable ASCII, else quoted-printable
+    (never 8bit: it needs no 8BITMIME and keeps NUL and other controls off the wire)."""
+    lines = text.encode("utf-8", "replace").splitlines()  # as set_content: CR, LF, CRLF
+    data = b"\n".join(lines) + b"\n"
+    if (
+        data.isascii()
+        and max(map(len, lines), default=0) <= _MAX_LINE
+        and not _CONTROL.search(data)
+    ):
+        cte, payload = "7bit", data.decode("ascii")
+    else:
+        cte, payload = "quoted-printable", binascii.b2a_qp(data, istext=True).decode("ascii")
+    part = MIMEPart(policy=SMTP)
+    part.set_raw("Content-Type", f'text/{subtype}; charset="utf-8"')
+    part.set_raw("Content-Transfer-Encoding", cte)
+    part.set_payload(payload)
+    return part
+
+
+_CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _multipart(subtype: str, parts: list[MIMEPart]) -> MIMEPart:
+    container = MIMEPart(policy=SMTP)
+    container.set_raw(
+        "Content-Type", f'multipart/{subtype};{SMTP.linesep} boundary="{_boundary(parts)}"'
+    )
+    container.set_payload(list(parts))
+    return container
+
+
+def _boundary(parts: list[MIMEPart]) -> str:
+    """A random boundary that occurs in none of the parts (checked, not just likely)."""
+    while True:
+        boundary = f"=_regie_{secrets.token_hex(16)}"
+        if not any(boundary in _part_text(p) for p in parts):
+            return boundary
+
+
+def _part_text(part: MIMEPart) -> str:
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        return "".join(_part_text(p) for p in payload)
+    return "".join(f"{k}: {v}" for k, v in part.raw_items()) + str(payload)
+
+
+def _invite_part(
+    row: OutboxRow,
+    context: dict[str, Any],
+    lang: str,
+    organizer: str,
+    text_t: Template,
+    values: dict[str, Any],
+) -> MIMEPart | None:
     method = NOTICE_KINDS[row.kind].invite
     if method is None or not context.get("meeting_id") or not context.get("starts_at"):
-        return
-    text_t = templates(row.kind, lang)[0]
-    values = {**context, "lang": lang, "kind": row.kind}
+        return None
     description = (
-        render_block(text_t, "description", values) if "description" in (text_t.blocks) else ""
+        render_block(text_t, "description", values) if "description" in text_t.blocks else ""
     )
     summary = clean_header(f"{context.get('body_name') or context['meeting_id']}", 200)
     invite = ics.invite_from_context(
@@ -241,10 +343,9 @@ def _attach_invite(
         attendee_name=str(context["recipient_name"]),
     )
     name = "uitnodiging.ics" if lang == "nl" else "invite.ics"
-    msg.add_attachment(
-        ics.build_ics(invite),
-        maintype="text",
-        subtype="calendar",
-        filename=name,
-        params={"method": method, "charset": "utf-8"},
-    )
+    part = MIMEPart(policy=SMTP)
+    part.set_raw("Content-Type", f'text/calendar; charset="utf-8"; method="{method}"')
+    part.set_raw("Content-Transfer-Encoding", "base64")
+    part.set_raw("Content-Disposition", f'attachment; filename="{name}"')
+    part.set_payload(base64mime.body_encode(ics.build_ics(invite), _MAX_LINE - 2))
+    return part
