@@ -153,6 +153,10 @@ def confirm(
     p = repo.load_proposal(ch.tx, proposal_id)
     cw = repo.workflow_for(ch.tx, p.workflow_digest)
     move = "amend" if amend_text is not None else "confirm"
+    if amend_text is not None:
+        amend_text = amend_text.strip()
+        if not amend_text:
+            raise UsageError("--amend needs the new decision text")
     if p.state != AWAITING:
         raise _refuse(cw, p, move, "only a recorded decision awaiting confirmation can be")
     row = ch.tx.one(
@@ -162,16 +166,13 @@ def confirm(
     )
     assert row is not None
     version, meeting_id, outcome, text, override = row
-    body = repo.load_meeting(ch.tx, meeting_id).body_id
+    body = (p.meeting or repo.load_meeting(ch.tx, meeting_id)).body_id
     roles.require_chair(ch, body, f"{move} the decision on {p.id}")
     new_state = cw.fire(p.state, move)
     if new_state is None:
         raise _refuse(cw, p, move)
     repo.save_move(ch.tx, p, state=new_state, stage=p.stage, meeting_id=p.meeting_id, now=ch.now)
     if amend_text is not None:
-        amend_text = amend_text.strip()
-        if not amend_text:
-            raise UsageError("--amend needs the new decision text")
         version += 1
         _insert_version(ch, p.id, version, meeting_id, outcome, amend_text, override)
         payload = {"version": version, "text": amend_text, "previous_text": text}
