@@ -108,7 +108,7 @@ def meetings(env: Env, body: str | None, include_past: bool, limit: int, as_json
     table(
         "Meetings",
         ["id", "body", "starts", "status", "items"],
-        [(r["id"], r["body_name"], r["starts_at"], r["status"], r["items"]) for r in rows],
+        [(r["id"], r["body_name"], _when(r["starts_at"]), r["status"], r["items"]) for r in rows],
     )
 
 

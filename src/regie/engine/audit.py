@@ -86,6 +86,7 @@ def append(
     at = to_utc_naive(at)
     payload = payload or {}
     payload_text = canonical(payload)
+    tx.lock_chain()
     head = tx.one("SELECT id, hash FROM audit_event ORDER BY id DESC LIMIT 1")
     new_id, prev = (int(head[0]) + 1, str(head[1])) if head else (1, GENESIS)
     digest = event_hash(

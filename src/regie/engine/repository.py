@@ -190,11 +190,10 @@ def concerned_parties(tx: Tx, proposal_id: str) -> list[str]:
 
 
 def next_proposal_number(tx: Tx, year: int) -> int:
-    name = f"proposal-{year}"
+    """The next number of the year: one upsert, safe with concurrent writers."""
     value = tx.scalar(
-        "UPDATE counter SET value = value + 1 WHERE name = ? RETURNING value", (name,)
+        "INSERT INTO counter (name, value) VALUES (?, 1) ON CONFLICT (name) "
+        "DO UPDATE SET value = counter.value + 1 RETURNING value",
+        (f"proposal-{year}",),
     )
-    if value is None:
-        tx.execute("INSERT INTO counter (name, value) VALUES (?, 1)", (name,))
-        value = 1
     return int(value)

@@ -14,7 +14,7 @@ import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -28,6 +28,7 @@ from sqlmodel import Session
 from regie.errors import StorageError
 
 DEFAULT_DB = "regie.db"
+AUDIT_CHAIN_LOCK = 0x7265676965  # "regie": the advisory lock key of the audit chain
 BUSY_TIMEOUT_MS = 5000
 
 
@@ -79,7 +80,10 @@ class Database:
             _sqlite_setup(self.engine, self.busy_timeout_ms)
         else:
             self.path = ""
-            self.engine = create_engine(url, pool_pre_ping=True)
+            # Times are stored as UTC; the server must read naive values as UTC too.
+            self.engine = create_engine(
+                url, pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"}
+            )
 
     @contextmanager
     def session(self, *, write: bool = True) -> Iterator[Session]:
@@ -242,6 +246,13 @@ class Tx:
         row = self.one(sql, params)
         return row[0] if row else None
 
+    def lock_chain(self) -> None:
+        """Serialise appends to the audit chain until this transaction ends. SQLite
+        writers hold the database lock already (BEGIN IMMEDIATE); PostgreSQL takes a
+        transaction-scoped advisory lock."""
+        if not self._sqlite:
+            self._cur.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK])
+
     @property
     def rowcount(self) -> int:
         return int(self._cur.rowcount)
@@ -267,9 +278,13 @@ def _pg_sql(sql: str) -> str:
 
 def as_datetime(value: Any) -> datetime | None:
     """A stored time as a naive UTC datetime (SQLite hands back text)."""
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value))
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime.fromisoformat(str(value))
+    if value.tzinfo is not None:  # PostgreSQL's timestamptz: back to naive UTC
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
 
 
 def as_date(value: Any) -> date | None:
