@@ -22,6 +22,7 @@ class WorkCalendar:
     ) -> None:
         self.extra_closed = extra_closed
         self.open_days = open_days
+        self._deadlines: dict[tuple[date, int], date] = {}
 
     def is_working_day(self, day: date) -> bool:
         if day in self.open_days:
@@ -32,6 +33,13 @@ class WorkCalendar:
 
     def deadline(self, meeting_day: date, working_days: int) -> date:
         """Last day documents may come in: ``working_days`` working days before the meeting."""
+        key = (meeting_day, working_days)
+        found = self._deadlines.get(key)
+        if found is None:
+            found = self._deadlines[key] = self._count_back(meeting_day, working_days)
+        return found
+
+    def _count_back(self, meeting_day: date, working_days: int) -> date:
         day = meeting_day
         left = working_days
         while left > 0:

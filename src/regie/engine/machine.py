@@ -33,6 +33,21 @@ class ProposalModel:
         self.state = state
 
 
+class LeanMachine(Machine):
+    """A `transitions` Machine that binds only ``trigger(name)`` to attached models.
+
+    We fire events by name and never use the per-state ``is_<state>`` / per-trigger
+    ``<trigger>`` / ``may_<trigger>`` conveniences; binding them cost two thirds of each
+    attach (about 30 us). (Private hooks of transitions 0.9; the version is pinned < 0.10.)
+    """
+
+    def _add_model_to_state(self, state: Any, model: Any) -> None:
+        return None
+
+    def _add_trigger_to_model(self, trigger: str, model: Any) -> None:
+        return None
+
+
 def _target_is(stage: str) -> Callable[..., bool]:
     def check(*_args: Any, target: str | None = None, **_kwargs: Any) -> bool:
         return target == stage
@@ -64,7 +79,7 @@ class CompiledWorkflow:
         transitions.append({"trigger": "decide", "source": workflow.final, "dest": AWAITING})
         transitions.append({"trigger": "amend", "source": AWAITING, "dest": AWAITING})
         transitions.append({"trigger": "confirm", "source": AWAITING, "dest": DECIDED})
-        self.machine = Machine(
+        self.machine = LeanMachine(
             model=None,
             states=self.states,
             transitions=transitions,
