@@ -15,9 +15,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from transitions import Machine, MachineError
-
 from regie.workflows.definition import Workflow
+from transitions import Machine, MachineError
 
 AWAITING = "awaiting_confirmation"
 DECIDED = "decided"
