@@ -21,6 +21,7 @@ FUZZ_REGION_TEXT = 300  # arbitrary text as a region config file [~1 ms]
 FUZZ_WORKFLOW_MUTATED = 3000  # mutated workflow definition files [~1 ms]
 FUZZ_WORKFLOW_TEXT = 1000  # arbitrary text as a workflow file [<1 ms]
 FUZZ_TEXTS = 1000  # proposal titles and summaries through submit [~15 ms]
+FUZZ_MAIL = 1500  # titles, texts and names through every mail template and header [~8 ms]
 
 TOTAL_FUZZ_EXAMPLES = (
     FUZZ_CLI_ARGS
@@ -30,6 +31,7 @@ TOTAL_FUZZ_EXAMPLES = (
     + FUZZ_WORKFLOW_MUTATED
     + FUZZ_WORKFLOW_TEXT
     + FUZZ_TEXTS
+    + FUZZ_MAIL
 )
 assert TOTAL_FUZZ_EXAMPLES >= 10_000
 

@@ -14,10 +14,11 @@ Two sides:
 * the **parent** (:func:`run_crash`) runs the mail sink (aiosmtpd, in its own thread),
   starts the worker, waits for a random number of finished operations (seeded RNG), then
   a random short delay, and kills the worker with SIGKILL; after each kill it notes the
-  operation that was in flight and the outbox rows that were ``sending``, and starts the
-  next worker. At the end it drains the outbox with a clean ``regie send`` (the console
-  script next to ``sys.executable``), runs :func:`regie.engine.check.check_database` and
-  accounts for every operation and every message.
+  operation that was in flight and the outbox rows that were ``sending``, runs
+  ``regie check``, and starts the next worker. At the end it drains the outbox with a
+  clean ``regie send`` (the console script next to ``sys.executable``), runs
+  :func:`regie.engine.check.check_database` and accounts for every operation and every
+  message.
 
 Operation identity. The worker is the only writer, so before each operation it reads
 where that operation's audit event must land: a *slot* ``(key, position)``:
@@ -66,8 +67,6 @@ HERE = Path(__file__).resolve().parent
 TESTS = HERE.parent
 REGIE = Path(sys.executable).parent / "regie"
 
-# what the outbox wrote as last_error for a row whose sender died twice while sending it
-STUCK_TWICE_PREFIX = "the sender stopped twice"
 STATE_ACTIONS = (
     "submitted",
     "route_set",
@@ -277,13 +276,16 @@ class MailAccounting:
 
 
 def account_mail(
-    rows: list[tuple[int, str, str | None]], received: Counter[str], in_flight: set[str]
+    rows: list[tuple[int, str, str | None, str | None]],
+    received: Counter[str],
+    in_flight: set[str],
 ) -> MailAccounting:
-    """``rows``: (id, status, message_id) of every outbox row; ``received``: Message-ID ->
-    times the sink got it; ``in_flight``: Message-IDs of rows sending at a kill."""
+    """``rows``: (id, status, message_id, last_error) of every outbox row;
+    ``received``: Message-ID -> times the sink got it; ``in_flight``: Message-IDs of rows
+    that were sending at a kill."""
     result = MailAccounting()
     known: set[str] = set()
-    for row_id, status, mid in rows:
+    for row_id, status, mid, error in rows:
         if status in ("digest", "digested", "cancelled"):
             continue  # digest parts travel inside their digest row
         result.expected += 1
@@ -291,7 +293,8 @@ def account_mail(
             known.add(mid)
         times = received.get(mid or "", 0)
         if times == 0:
-            result.undelivered.append(f"outbox row {row_id} ({status}) never reached the sink")
+            why = f": {error}" if error else ""
+            result.undelivered.append(f"outbox row {row_id} ({status}{why}) never reached the sink")
             continue
         result.delivered += 1
         if times == 2:
@@ -343,22 +346,34 @@ class CrashReport:
         return [
             ("operations", f"{self.operations}"),
             ("acknowledged", f"{self.acknowledged} (refused cleanly: {self.refused})"),
-            ("kills", f"{self.kills} ({self.kills_in_flight} mid-operation: "
-                      f"{_kinds(self.kills_by_kind)}; {self.in_flight_committed} of those "
-                      "had committed)"),  # fmt: skip
+            (
+                "kills",
+                f"{self.kills} ({self.kills_in_flight} mid-operation: "
+                f"{_kinds(self.kills_by_kind)}; {self.in_flight_committed} of those "
+                "had committed)",
+            ),  # fmt: skip
             ("lost", f"{len(self.lost)}"),
             ("doubled", f"{len(self.doubled)}"),
             ("orphaned", f"{self.orphaned}"),
-            ("mails", f"{m.expected} queued, {m.delivered} reached the sink, "
-                      f"{len(m.undelivered)} missing"),  # fmt: skip
-            ("duplicate mails", f"{m.duplicates} ({m.duplicates_in_flight} in flight at a kill; "
-                                f"{self.mails_in_flight} rows were sending at kills, "
-                                f"{self.stuck_twice} stuck twice, "
-                                f"{self.operator_retries} retried)"),  # fmt: skip
+            (
+                "mails",
+                f"{m.expected} queued, {m.delivered} reached the sink, "
+                f"{len(m.undelivered)} missing",
+            ),  # fmt: skip
+            (
+                "duplicate mails",
+                f"{m.duplicates} ({m.duplicates_in_flight} in flight at a kill; "
+                f"{self.mails_in_flight} rows were sending at kills, "
+                f"{self.stuck_twice} stuck twice, "
+                f"{self.operator_retries} retried)",
+            ),  # fmt: skip
             ("chain", self.chain),
-            ("regie check", ("clean" if not self.check_problems else
-                             f"{len(self.check_problems)} problems") + ", and after every "
-                            f"kill: {len(self.unclean_after_kill)} unclean"),  # fmt: skip
+            (
+                "regie check",
+                ("clean" if not self.check_problems else f"{len(self.check_problems)} problems")
+                + ", and after every "
+                f"kill: {len(self.unclean_after_kill)} unclean",
+            ),  # fmt: skip
             ("elapsed", f"{self.elapsed:.1f} s"),
         ]
 
@@ -391,14 +406,13 @@ class _Run:
 
     def generation_run(self, budget: int, kill_after: int | None, delay: float) -> None:
         """One worker: ``budget`` operations; killed ``delay`` s after ``kill_after`` done."""
-        cfg = {"db": str(self.db), "generation": self.generation, "seed": self.rng.random(),
-               "first": self.report.operations, "budget": budget}  # fmt: skip
-        cfg["seed"] = int(cfg["seed"] * 2**32)
-        with self.stderr_path.open("a") as err:
-            proc = subprocess.Popen(
-                [sys.executable, str(HERE / "crash_driver.py"), "worker", json.dumps(cfg)],
-                stdout=subprocess.PIPE, stderr=err, text=True, env=self.env(),
-            )  # fmt: skip
+        cfg = {"db": str(self.db), "generation": self.generation,
+               "seed": self.rng.getrandbits(32), "first": self.report.operations,
+               "budget": budget}  # fmt: skip
+        with self.stderr_path.open("a") as err, subprocess.Popen(
+            [sys.executable, str(HERE / "crash_driver.py"), "worker", json.dumps(cfg)],
+            stdout=subprocess.PIPE, stderr=err, text=True, env=self.env(),
+        ) as proc:  # fmt: skip
             assert proc.stdout is not None
             begun: dict[int, Op] = {}
             finished = 0
@@ -498,9 +512,11 @@ def run_crash(
         init = driver.init(run.db)
         assert init.code == 0, init
         baseline = _events(run.db)
-        per_kill = max(operations // max(kills, 1), 1)
         while run.report.kills < kills:
-            kill_after = run.rng.randint(0, 2 * per_kill - 2) if per_kill > 1 else 0
+            # on average: the operations still to do per kill still to make, less the one
+            # in flight and those that finish during the delay
+            left = (operations - run.report.operations) / (kills - run.report.kills)
+            kill_after = run.rng.randint(0, max(round(2 * left) - 4, 0))
             run.generation_run(kill_after + 50, kill_after, run.rng.uniform(0, max_delay))
             if on_kill is not None:
                 on_kill(run.report)
@@ -516,6 +532,8 @@ def run_crash(
 def _drain(run: _Run, received: Counter[str]) -> None:
     """Send everything with a clean `regie send`; retry rows stuck twice that never
     reached the sink (as the failure note tells an operator to), then send again."""
+    from regie.notifications.outbox import STUCK_TWICE
+
     final = SEND_BASE + SEND_STEP * (run.generation + LEASE_SLACK)
     now = final.isoformat(timespec="minutes")
     out = run.regie("send", now=now)
@@ -523,8 +541,8 @@ def _drain(run: _Run, received: Counter[str]) -> None:
         run.report.bad_outputs.append(f"final send: {out.returncode} {out.stderr.strip()}")
     with closing(sqlite3.connect(run.db)) as conn:
         stuck = conn.execute(
-            "SELECT id, message_id FROM outbox WHERE status = 'failed' AND last_error LIKE ?",
-            (STUCK_TWICE_PREFIX + "%",),
+            "SELECT id, message_id FROM outbox WHERE status = 'failed' AND last_error = ?",
+            (STUCK_TWICE,),
         ).fetchall()
     run.report.stuck_twice = len(stuck)
     retry = [int(rid) for rid, mid in stuck if not received.get(str(mid))]
@@ -579,11 +597,13 @@ def _finish(run: _Run, baseline: dict[str, list[str]], received: Counter[str]) -
     report.lost, report.doubled = found.lost, found.doubled
     report.in_flight_committed = found.in_flight_committed
     with closing(sqlite3.connect(run.db)) as conn:
-        rows = conn.execute("SELECT id, status, message_id FROM outbox ORDER BY id").fetchall()
+        rows = conn.execute(
+            "SELECT id, status, message_id, last_error FROM outbox ORDER BY id"
+        ).fetchall()
         report.orphaned = int(conn.execute(
             "SELECT COUNT(*) FROM outbox o LEFT JOIN audit_event e ON e.id = o.event_id "
             "WHERE e.id IS NULL").fetchone()[0])  # fmt: skip
-    report.mail = account_mail([(int(a), str(b), c) for a, b, c in rows], received,
+    report.mail = account_mail([(int(a), str(b), c, d) for a, b, c, d in rows], received,
                                run.mail_in_flight)  # fmt: skip
     report.check_problems, checked = _check(run.db)
     report.events, report.proposals = checked.events, checked.proposals

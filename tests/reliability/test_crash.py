@@ -80,11 +80,11 @@ def test_accounting_finds_lost_and_doubled() -> None:
 
 
 def test_mail_accounting() -> None:
-    rows: list[tuple[int, str, str | None]] = [
-        (1, "sent", "<a>"),
-        (2, "sent", "<b>"),
-        (3, "digested", None),
-        (4, "failed", "<d>"),
+    rows: list[tuple[int, str, str | None, str | None]] = [
+        (1, "sent", "<a>", None),
+        (2, "sent", "<b>", None),
+        (3, "digested", None, None),
+        (4, "failed", "<d>", "refused"),
     ]
     good = account_mail(rows, Counter({"<a>": 1, "<b>": 2, "<d>": 1}), {"<b>"})
     assert (good.expected, good.delivered, good.duplicates, good.duplicates_in_flight) == (
