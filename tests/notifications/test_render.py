@@ -229,6 +229,8 @@ def test_the_chair_is_told_how_to_confirm() -> None:
         "Evil\nBcc: victim@example.org",
         "Evil\rX-Injected: yes",
         "Null\x00byte and\ttab \u2028line sep\u202eoverride",
+        "=?utf-8?q?Evil=0D=0ABcc:_victim@example.org?=",  # decodes to CR/LF
+        "=?utf-8?q?Evil=0D=0AX-Injected:_yes?= =?x?q?=00?=",
     ],
 )
 def test_header_injection_in_the_title_is_neutralised(title: str) -> None:

@@ -204,6 +204,11 @@ def plain_values(**changes: str) -> dict[str, str]:
 @example("submitted", "nl", plain_values(title="=?utf-8?q?a=0D=0ABcc:_victim@example.org?= y"))
 @example("agenda", "en", plain_values(name="=?x?q?=00?=", person="=?utf-8?q?a=0D=0AX:_y?="))
 @example("decision_final", "en", plain_values(person="Zoë =?x?q?=00?= " + "x" * 90))
+# found by this test: the email package lost or doubled the space next to an encoded word
+# when it folded a subject, and lost the address in a quoted name with non-ASCII in it
+@example("placed", "nl", plain_values(title="0" * 70))
+@example("submitted", "en", plain_values(title="IJssel – café\x1a😀 " * 8))
+@example("agenda", "nl", plain_values(person="\u200f¡¡000𐀀\x00'\"--=_regie_alt_"))
 # lone surrogates (not text: cannot be UTF-8) used to make rendering raise
 @example("submitted", "en", plain_values(title="a\udcffb", person="N\ud800", text="\udfff"))
 @example("returned", "nl", plain_values(title="é" * 3000, summary="\r\n.\r\n" * 50))

@@ -14,9 +14,11 @@ import binascii
 import re
 import secrets
 import unicodedata
+from dataclasses import replace
 from datetime import UTC, datetime
 from email import base64mime
-from email.headerregistry import Address
+from email.header import Header
+from email.headerregistry import Address, BaseHeader
 from email.message import EmailMessage, Message, MIMEPart
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
@@ -120,6 +122,13 @@ def _as_local(value: object) -> datetime:
 
 def format_when(value: object, lang: str, part: int = 0) -> str:
     """``dinsdag 13 oktober 2026, 14.00 uur`` / ``Tuesday 13 October 2026, 14:00``."""
+    if isinstance(value, str | datetime):  # the same meeting times recur in many notices
+        return _format_when(value, lang, part)
+    return _format_when.__wrapped__(value, lang, part)
+
+
+@lru_cache(maxsize=1024)
+def _format_when(value: object, lang: str, part: int) -> str:
     lang = lang if lang in _PATTERNS else "nl"
     return babel_datetime(
         _as_local(value), _PATTERNS[lang][part], tzinfo=AMSTERDAM, locale=_LOCALES[lang]
@@ -183,6 +192,7 @@ def _message_id(value: str, domain: str) -> str:
     return f"<{value}>" if "@" in value else f"<{value or 'regie'}@{domain}>"
 
 
+@lru_cache(maxsize=64)
 def _sender(sender_address: str, region: str) -> Address:
     name, addr = parseaddr(sender_address)
     name = clean_header(name or (f"regie {region}" if region else "regie"), 80)
@@ -192,6 +202,35 @@ def _sender(sender_address: str, region: str) -> Address:
 def render_notice(tx: Tx, row: OutboxRow, *, sender_address: str) -> EmailMessage:
     """The complete message for one outbox row (the row's context holds the facts)."""
     del tx  # the context captured at event time is enough
+    try:
+        return _render_notice(row, sender_address)
+    except UnicodeEncodeError:
+        # A lone surrogate (a str, but not text: it cannot be written as UTF-8). Rows from
+        # the database never hold one; anything else gets U+FFFD in its place.
+        clean = replace(
+            row,
+            context=_scrub(row.context),
+            email=_scrub(row.email),
+            person_id=_scrub(row.person_id),
+            message_id=_scrub(row.message_id),
+        )
+        return _render_notice(clean, _scrub(sender_address))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def _render_notice(row: OutboxRow, sender_address: str) -> EmailMessage:
     lang = row.language if row.language in LANGUAGES else "nl"
     context = {**row.context, "recipient_email": row.email, "recipient_id": row.person_id}
     context.setdefault("recipient_name", row.email)
@@ -236,13 +275,14 @@ def render_notice(tx: Tx, row: OutboxRow, *, sender_address: str) -> EmailMessag
 
 # -- building the message ------------------------------------------------------------------
 #
-# The message is assembled from header values that are already in their wire form: what
-# needs encoding (RFC 2047 for non-ASCII, quoting of display names, folding) goes through
-# the SMTP policy's own header classes ONCE (:func:`_folded`); values regie makes itself
-# (dates, Message-IDs, MIME headers) are plain short ASCII and are stored as they are. The
-# bodies are encoded here (7bit or quoted-printable). This is what a parsed message looks
-# like inside the email package, so serialising it copies the headers instead of parsing
-# and folding every one of them again (that was most of the cost of a notice).
+# The message is assembled the way the email package holds a message it parsed: header
+# values already in wire form, so writing it copies them instead of parsing and folding
+# each one again (that, not Jinja, was most of the cost of a notice). What needs encoding
+# (RFC 2047 for non-ASCII, quoting of display names, folding) goes through the SMTP
+# policy's own header classes once (:func:`_folded`, :func:`_address_header`); values regie
+# makes itself (dates, Message-IDs) are checked to be short printable ASCII and stored as
+# they are; the MIME headers are parsed once and shared (:func:`_mime_header`). The bodies
+# are encoded here: 7bit or quoted-printable.
 
 _MAX_LINE = SMTP.max_line_length or 78
 _PLAIN_HEADER = re.compile(r"[ -~]*")  # printable ASCII, no CR/LF/controls
@@ -256,17 +296,42 @@ def _put(msg: Message, name: str, value: str) -> None:
 
 
 def _folded(name: str, value: str) -> str:
-    """The header value as the SMTP policy writes it: encoded, folded, CRLF between lines.
+    """The header value in wire form: encoded, folded, CRLF between lines.
 
-    Controls must already be gone (:func:`clean_header`): the policy refuses CR/LF."""
-    line = SMTP.fold(name, SMTP.header_store_parse(name, value)[1])
-    return line[len(name) + 2 :].removesuffix(SMTP.linesep)
+    Controls must already be gone (:func:`clean_header`). Printable ASCII is folded by the
+    SMTP policy. Anything else is encoded here as a whole, in RFC 2047 encoded words that
+    carry their spaces inside, because the policy's own encoder gets two things wrong:
+    spaces next to an encoded word are lost or doubled when it folds (a subject would not
+    read back as the title), and text that looks like an encoded word
+    (``=?utf-8?q?a=0D=0ABcc:_x?=``) is decoded and written out raw, CR/LF and NUL
+    included: a header injection. Encoded as a whole, a client shows exactly the text."""
+    if value.isascii() and value.isprintable() and "=?" not in value:
+        line = SMTP.fold(name, SMTP.header_store_parse(name, value)[1])
+        return line[len(name) + 2 :].removesuffix(SMTP.linesep)
+    return _encoded_words(name, value)
+
+
+def _encoded_words(name: str, value: str) -> str:
+    return Header(value, "utf-8", _MAX_LINE, header_name=name).encode(linesep=SMTP.linesep)
 
 
 @lru_cache(maxsize=4096)
 def _address_header(name: str, display_name: str, addr_spec: str) -> str:
-    """``Name <addr>`` in wire form (cached: the same people get many notices)."""
-    header = SMTP.header_factory(name, Address(display_name=display_name, addr_spec=addr_spec))
+    """``Name <addr>`` in wire form (cached: the same people get many notices). A name
+    that is not plain ASCII is encoded here, for the reasons in :func:`_folded` (and the
+    policy loses the address itself in a quoted name with non-ASCII in it)."""
+    address = Address(addr_spec=addr_spec)  # a bad address fails here, as it always did
+    if display_name and not (display_name.isascii() and "=?" not in display_name):
+        words = _encoded_words(name, display_name)
+        angle = f"<{address.addr_spec}>"
+        if angle.isascii() and len(angle) < _MAX_LINE:
+            last = words.rpartition(SMTP.linesep)[2]
+            width = len(last) + 1 + len(angle) + (len(name) + 2 if last == words else 0)
+            return words + (" " if width <= _MAX_LINE else SMTP.linesep + " ") + angle
+        display_name = ""  # an address that cannot go with it: the bare address
+    header = SMTP.header_factory(
+        name, Address(display_name=display_name, addr_spec=address.addr_spec)
+    )
     line = SMTP.fold(name, header)
     return line[len(name) + 2 :].removesuffix(SMTP.linesep)
 
@@ -285,10 +350,18 @@ def _text_part(subtype: str, text: str) -> MIMEPart:
     else:
         cte, payload = "quoted-printable", binascii.b2a_qp(data, istext=True).decode("ascii")
     part = MIMEPart(policy=SMTP)
-    part.set_raw("Content-Type", f'text/{subtype}; charset="utf-8"')
-    part.set_raw("Content-Transfer-Encoding", cte)
+    part.set_raw("Content-Type", _mime_header("Content-Type", f'text/{subtype}; charset="utf-8"'))
+    part.set_raw("Content-Transfer-Encoding", _mime_header("Content-Transfer-Encoding", cte))
     part.set_payload(payload)
     return part
+
+
+@lru_cache(maxsize=64)
+def _mime_header(name: str, value: str) -> BaseHeader:
+    """A MIME header regie writes over and over, parsed once and shared (header objects are
+    immutable). Stored parsed, the email package reads it without parsing it again (it
+    asks for a part's Content-Type several times while writing the message)."""
+    return SMTP.header_factory(name, value)
 
 
 _CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")
@@ -296,25 +369,28 @@ _CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")
 
 def _multipart(subtype: str, parts: list[MIMEPart]) -> MIMEPart:
     container = MIMEPart(policy=SMTP)
-    container.set_raw(
-        "Content-Type", f'multipart/{subtype};{SMTP.linesep} boundary="{_boundary(parts)}"'
-    )
+    value = f'multipart/{subtype}; boundary="{_boundary(subtype, parts)}"'
+    container.set_raw("Content-Type", _mime_header("Content-Type", value))
     container.set_payload(list(parts))
     return container
 
 
-def _boundary(parts: list[MIMEPart]) -> str:
-    """A random boundary that occurs in none of the parts (checked, not just likely)."""
-    while True:
-        boundary = f"=_regie_{secrets.token_hex(16)}"
-        if not any(boundary in _part_text(p) for p in parts):
-            return boundary
+_BOUNDARY = secrets.token_hex(16)  # one per process, so the MIME header can be shared
 
 
-def _part_text(part: MIMEPart) -> str:
+def _boundary(subtype: str, parts: list[MIMEPart]) -> str:
+    """A boundary that occurs in none of the parts (checked, not just likely: a notice can
+    quote the boundary of an earlier one); "=_" never occurs in quoted-printable or base64."""
+    boundary = f"=_regie_{subtype[:3]}_{_BOUNDARY}"
+    while any(boundary in _part_text(p) for p in parts):
+        boundary = f"=_regie_{subtype[:3]}_{secrets.token_hex(16)}"
+    return boundary
+
+
+def _part_text(part: Message) -> str:
     payload = part.get_payload()
     if isinstance(payload, list):
-        return "".join(_part_text(p) for p in payload)
+        return "".join(_part_text(p) for p in payload if isinstance(p, Message))
     return "".join(f"{k}: {v}" for k, v in part.raw_items()) + str(payload)
 
 
@@ -344,8 +420,11 @@ def _invite_part(
     )
     name = "uitnodiging.ics" if lang == "nl" else "invite.ics"
     part = MIMEPart(policy=SMTP)
-    part.set_raw("Content-Type", f'text/calendar; charset="utf-8"; method="{method}"')
-    part.set_raw("Content-Transfer-Encoding", "base64")
-    part.set_raw("Content-Disposition", f'attachment; filename="{name}"')
+    ctype = f'text/calendar; charset="utf-8"; method="{method}"'
+    part.set_raw("Content-Type", _mime_header("Content-Type", ctype))
+    part.set_raw("Content-Transfer-Encoding", _mime_header("Content-Transfer-Encoding", "base64"))
+    part.set_raw(
+        "Content-Disposition", _mime_header("Content-Disposition", f'attachment; filename="{name}"')
+    )
     part.set_payload(base64mime.body_encode(ics.build_ics(invite), _MAX_LINE - 2))
     return part

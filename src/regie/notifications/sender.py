@@ -211,26 +211,34 @@ class Sender:
     async def _batch(
         self, conn: _Connection, rows: list[OutboxRow], report: SendReport
     ) -> tuple[list[Outcome], bool]:
-        """Render each message just before sending it (in the loop: rendering overlaps the
-        server's work on the other connections, without fighting a thread for the GIL)."""
+        """Render each message just before sending it, and the next one while the server
+        answers this one (in the loop: rendering also overlaps the server's work on the other
+        connections, without fighting a thread for the GIL)."""
         lease_end = self.now() + timedelta(seconds=self.settings.lease_seconds)
         margin = timedelta(seconds=self.settings.timeout * LEASE_MARGIN)
         outcomes: list[Outcome] = []
         trouble: str | None = None  # set when the server is unreachable or misconfigured
         with self.db.transaction(write=False) as session:  # a read snapshot, no lock held
             tx = Tx(session)
-            for row in rows:
+            ahead: EmailMessage | Outcome | None = None  # rows[i], rendered ahead
+            for i, row in enumerate(rows):
+                item, ahead = ahead, None
                 if trouble is not None:
                     outcomes.append(self._retry(row, trouble))
                     continue
                 if self.now() + margin > lease_end:
                     outcomes.append(Outcome(row.id, "release"))
                     continue
-                item = self._render(tx, row)
+                if item is None:
+                    item = self._render(tx, row)
                 if isinstance(item, Outcome):
                     outcomes.append(item)
                     continue
-                outcome, trouble = await self._send_one(conn, row, item, report)
+                sending = asyncio.ensure_future(self._send_one(conn, row, item, report))
+                if i + 1 < len(rows):
+                    await asyncio.sleep(0)  # the send puts its first command on the wire
+                    ahead = self._render(tx, rows[i + 1])
+                outcome, trouble = await sending
                 outcomes.append(outcome)
         return outcomes, trouble is not None
 
@@ -287,10 +295,12 @@ class Sender:
 
 def _fix_headers(msg: EmailMessage, row: OutboxRow) -> None:
     """The row's Message-ID on every attempt; a To header if the renderer left it out."""
-    if msg.get("Message-ID") != row.message_id:
+    # raw_items and `in` look at the stored headers without parsing them again
+    ids = [str(value).strip() for name, value in msg.raw_items() if name.lower() == "message-id"]
+    if ids != [row.message_id]:
         del msg["Message-ID"]
         msg["Message-ID"] = row.message_id
-    if msg.get("To") is None:
+    if "To" not in msg:
         msg["To"] = row.email
 
 
