@@ -156,7 +156,6 @@ class World:
                 "SELECT * FROM proposal" + (" WHERE id = ?" if pid else ""), params
             ),
             "audit": self.audit_count(),
-            "agenda": self.sql("SELECT * FROM agenda_item" + where, params),
             "decision": self.sql("SELECT * FROM decision" + where, params),
             "attendance": self.sql("SELECT * FROM attendance"),
             "counter": self.sql("SELECT * FROM counter"),

@@ -209,7 +209,7 @@ def test_migrations_from_an_empty_database(tmp_path):
         triggers = {
             r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'")
         }
-    assert {"proposal", "audit_event", "meeting", "decision", "agenda_item"} <= tables
+    assert {"proposal", "audit_event", "meeting", "decision", "outbox"} <= tables
     assert triggers == {"audit_event_no_update", "audit_event_no_delete"}
 
 
@@ -255,7 +255,6 @@ def _history(world):
         for t in (
             "proposal",
             "proposal_party",
-            "agenda_item",
             "decision",
             "attendance",
             "audit_event",
@@ -287,7 +286,7 @@ def test_init_rerun_with_changed_config_updates_people_and_meetings(world, tmp_p
     for mid in set(old_seq) - {"ao-2027-02-04", "oogo-2027-12-09"}:
         assert unchanged[mid] == old_seq[mid], mid
     after = _history(world)
-    for table in ("proposal", "proposal_party", "agenda_item", "decision", "attendance"):
+    for table in ("proposal", "proposal_party", "decision", "attendance"):
         assert after[table] == history[table], table
     assert after["audit_event"][: len(history["audit_event"])] == history["audit_event"]
     assert [r[4] for r in after["audit_event"][len(history["audit_event"]) :]] == ["config_loaded"]
@@ -312,7 +311,7 @@ def test_removing_a_meeting_with_a_proposal_on_it_is_refused(world, tmp_path):
     path = _write_config(CONFIG, tmp_path, [NAME, (line, "")])
     before = {
         t: world.sql(f"SELECT * FROM {t}")
-        for t in ("meeting", "person", "proposal", "agenda_item", "audit_event", "region_setting")
+        for t in ("meeting", "person", "proposal", "audit_event", "region_setting")
     }
     with pytest.raises(ConfigError) as exc:
         _reinit(world, path)

@@ -96,8 +96,8 @@ CASES: list[tuple[str, tuple[str, ...], str, str]] = [
         "P-2026-002",
     ),
     (
-        "agenda item to missing meeting",
-        ("UPDATE agenda_item SET meeting_id='nowhere-2027' WHERE id=1",),
+        "proposal on a missing meeting",
+        ("UPDATE proposal SET meeting_id='nowhere-2027' WHERE id='P-2026-001'",),
         "dangling_reference",
         "nowhere-2027",
     ),
@@ -115,12 +115,6 @@ CASES: list[tuple[str, tuple[str, ...], str, str]] = [
         ),
         "dangling_reference",
         "P-1999-001",
-    ),
-    (
-        "two open agenda items",
-        ("UPDATE agenda_item SET result=NULL WHERE proposal_id='P-2026-004'",),
-        "agenda_mismatch",
-        "P-2026-004",
     ),
     (
         "event for a missing proposal",

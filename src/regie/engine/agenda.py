@@ -48,19 +48,22 @@ def _meeting_payload(meeting: MeetingRow, location: str) -> dict[str, Any]:
     }
 
 
+# on a meeting's agenda: still in one of the workflow's stages (not decided or withdrawn)
+_OPEN = "p.state NOT IN ('awaiting_confirmation', 'decided', 'withdrawn')"
+
+
 def agenda_items(ch: Change, meeting_id: str) -> list[dict[str, Any]]:
     """The open items of a meeting: proposal, title, purpose, concerned parties, documents."""
     rows = ch.tx.all(
-        "SELECT a.proposal_id, p.title, a.purpose, a.stage, p.documents FROM agenda_item a "
-        "JOIN proposal p ON p.id = a.proposal_id WHERE a.meeting_id = ? AND a.result IS NULL "
-        "ORDER BY a.id",
+        "SELECT p.id, p.title, p.purpose, p.stage, p.documents FROM proposal p "
+        f"WHERE p.meeting_id = ? AND {_OPEN} ORDER BY p.updated_at, p.id",
         (meeting_id,),
     )
     parties: dict[str, list[str]] = {}
     for proposal_id, name in ch.tx.all(
         "SELECT pp.proposal_id, pa.name FROM proposal_party pp JOIN party pa "
-        "ON pa.id = pp.party_id JOIN agenda_item a ON a.proposal_id = pp.proposal_id "
-        "WHERE a.meeting_id = ? AND a.result IS NULL ORDER BY pa.name",
+        "ON pa.id = pp.party_id JOIN proposal p ON p.id = pp.proposal_id "
+        f"WHERE p.meeting_id = ? AND {_OPEN} ORDER BY pa.name",
         (meeting_id,),
     ):
         parties.setdefault(proposal_id, []).append(name)

@@ -141,14 +141,7 @@ def record_prior_position(
         raise UsageError("the prior position is empty; say whether the party agrees, and why")
     meeting = repo.load_meeting(ch.tx, meeting_id)
     _may_record_for(ch, meeting.body_id, person)
-    repo.load_proposal(ch.tx, proposal_id)
-    if (
-        ch.tx.one(
-            "SELECT 1 FROM agenda_item WHERE meeting_id = ? AND proposal_id = ?",
-            (meeting_id, proposal_id),
-        )
-        is None
-    ):
+    if repo.load_proposal(ch.tx, proposal_id).meeting_id != meeting_id:
         raise UsageError(
             f"{proposal_id} is not on the agenda of {meeting_id}; see 'regie agenda {meeting_id}'"
         )

@@ -9,7 +9,7 @@ service commits with :meth:`Change.commit`; any exception rolls everything back.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -48,6 +48,7 @@ class RegionFacts:
     by_kind: dict[str, str]  # chairs / ao / oogo -> body id
     people: dict[str, Actor]  # active people
     settings: dict[str, str]  # every region_setting row, JSON text
+    cache: dict[Any, Any] = field(default_factory=dict)  # derived facts, same lifetime
 
 
 _FACTS: dict[tuple[str, str], RegionFacts] = {}

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import inspect
 
 from regie.engine import audit
-from regie.engine.machine import AWAITING, CLOSED_STATES, CompiledWorkflow
+from regie.engine.machine import CompiledWorkflow
 from regie.engine.replay import STATE_ACTIONS, Stored, compare, replay
 from regie.engine.repository import workflow_for
 from regie.engine.storage import Database, Tx, storage_errors
@@ -91,7 +91,6 @@ def check_database(*, db: Database) -> CheckReport:
                 [f"event {chain.bad_event}"],
             )
         _proposals(tx, report)
-        _agenda(tx, report)
         _references(tx, report)
         _outbox(tx, db, report)
     return report
@@ -209,27 +208,8 @@ def _add(report: CheckReport, findings: Any) -> None:
         report.add(code, message, ids)
 
 
-def _agenda(tx: Tx, report: CheckReport) -> None:
-    open_items: dict[str, list[str]] = defaultdict(list)
-    for pid, mid in tx.all(
-        "SELECT proposal_id, meeting_id FROM agenda_item WHERE result IS NULL ORDER BY id"
-    ):
-        open_items[pid].append(mid)
-    for pid, state, mid in tx.all("SELECT id, state, meeting_id FROM proposal ORDER BY id"):
-        items = open_items.get(pid, [])
-        want = [] if state in (*CLOSED_STATES, AWAITING) or mid is None else [mid]
-        if items != want:
-            report.add(
-                "agenda_mismatch",
-                f"in state '{state}' on meeting {mid}, but its open "
-                f"agenda items are on: {', '.join(items) or 'none'}",
-                [pid, *items],
-            )
-
-
 _REFERENCES = (
-    ("agenda_item", "id", "meeting_id", "meeting"),
-    ("agenda_item", "id", "proposal_id", "proposal"),
+    ("audit_event", "id", "meeting_id", "meeting"),
     ("attendance", "person_id", "meeting_id", "meeting"),
     ("prior_position", "party_id", "meeting_id", "meeting"),
     ("prior_position", "party_id", "proposal_id", "proposal"),

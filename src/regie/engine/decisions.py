@@ -104,7 +104,6 @@ def decide(
         raise _refuse(cw, p, "decide")
     repo.save_move(ch.tx, p, state=new_state, stage=p.stage, meeting_id=p.meeting_id, now=ch.now)
     _insert_version(ch, p.id, 1, meeting.id, outcome, text, override if uncovered else None)
-    repo.close_agenda_item(ch.tx, p.id, meeting.id, "decided")
     ev = ch.record(
         "decided",
         proposal_id=p.id,

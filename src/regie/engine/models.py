@@ -126,19 +126,6 @@ class ProposalParty(SQLModel, table=True):
     party_id: str = Field(foreign_key="party.id", primary_key=True)
 
 
-class AgendaItem(SQLModel, table=True):
-    """A proposal placed on a meeting; ``result`` says how it left the meeting."""
-
-    __tablename__ = "agenda_item"
-    id: int | None = Field(default=None, primary_key=True)
-    meeting_id: str = Field(foreign_key="meeting.id")
-    proposal_id: str = Field(foreign_key="proposal.id", index=True)
-    stage: str
-    purpose: str
-    placed_at: datetime
-    result: str | None = None  # advanced | returned | deferred | withdrawn | decided
-
-
 class Attendance(SQLModel, table=True):
     meeting_id: str = Field(foreign_key="meeting.id", primary_key=True)
     person_id: str = Field(foreign_key="person.id", primary_key=True)

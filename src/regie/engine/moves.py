@@ -158,7 +158,6 @@ def submit(
         ch.tx.execute(
             "INSERT INTO proposal_party (proposal_id, party_id) VALUES (?, ?)", (pid, party)
         )
-    repo.open_agenda_item(ch.tx, pid, pl.meeting.id, start, purpose, ch.now)
     ev = ch.record(
         "submitted",
         proposal_id=pid,
@@ -356,9 +355,7 @@ def _finish_move(
 ) -> MoveResult:
     old_meeting = p.meeting_id
     repo.save_move(ch.tx, p, state=new_state, stage=new_state, meeting_id=pl.meeting.id, now=ch.now)
-    repo.close_agenda_item(ch.tx, p.id, old_meeting, action)
-    repo.open_agenda_item(ch.tx, p.id, pl.meeting.id, new_state, p.purpose, ch.now)
-    payload = {**payload, "meeting": pl.meeting.id, "late": pl.late}
+    payload = {"from_meeting": old_meeting, **payload, "meeting": pl.meeting.id, "late": pl.late}
     ev = ch.record(action, proposal_id=p.id, meeting_id=pl.meeting.id, payload=payload)
     ch.commit()
     return _result(ch, p, action, pl, ev.id)
@@ -376,7 +373,6 @@ def withdraw(
         raise _refuse(cw, p, "withdraw")
     old_meeting, stage = p.meeting_id, p.stage
     repo.save_move(ch.tx, p, state=new_state, stage=stage, meeting_id=None, now=ch.now)
-    repo.close_agenda_item(ch.tx, p.id, old_meeting, "withdrawn")
     ev = ch.record(
         "withdrawn",
         proposal_id=p.id,

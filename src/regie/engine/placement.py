@@ -3,7 +3,9 @@ deadline (in working days) has not passed, or one the coordinator chooses."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
+from datetime import datetime
 
 from regie.clock import to_local
 from regie.engine import repository as repo
@@ -32,6 +34,19 @@ def _deadline_passed(ch: Change, meeting: MeetingRow, working_days: int) -> bool
     return to_local(ch.now).date() > deadline
 
 
+_EPOCH = datetime(1970, 1, 1)
+
+
+def _schedule(ch: Change, body_id: str) -> list[MeetingRow]:
+    """The body's scheduled meetings in time order. Meetings change only with `regie init`,
+    which starts a new config generation, so they are kept with the region facts."""
+    key = ("schedule", body_id)
+    found = ch.facts.cache.get(key)
+    if found is None:
+        found = ch.facts.cache[key] = repo.upcoming_meetings(ch.tx, body_id, _EPOCH, None)
+    return list(found)
+
+
 def place(
     ch: Change, body_id: str, *, chosen: str | None = None, after: MeetingRow | None = None
 ) -> Placement:
@@ -40,13 +55,11 @@ def place(
     if chosen is not None:
         return _chosen(ch, body_id, chosen, working_days)
     start = ch.now if after is None else max(ch.now, after.starts_at)
-    for limit in (2, 64):  # almost always one of the next two; else look further
-        meetings = repo.upcoming_meetings(ch.tx, body_id, start, limit=limit)
-        for meeting in meetings:
-            if not _deadline_passed(ch, meeting, working_days):
-                return Placement(meeting, late=False)
-        if len(meetings) < limit:
-            break
+    schedule = _schedule(ch, body_id)
+    starts = [m.starts_at for m in schedule]
+    for meeting in schedule[bisect_right(starts, start) :]:
+        if not _deadline_passed(ch, meeting, working_days):
+            return Placement(meeting, late=False)
     raise NotFound(
         f"meeting of '{body_id}' whose document deadline ({working_days} working days) has not "
         "passed, after",

@@ -11,6 +11,7 @@ from regie.clock import to_local
 from regie.engine import audit
 from regie.engine import repository as repo
 from regie.engine.moves import allowed_moves
+from regie.engine.placements import counts_per_meeting, placements
 from regie.engine.storage import AnySession, Tx, as_datetime
 
 
@@ -49,14 +50,13 @@ def show_proposal(*, session: AnySession, proposal_id: str) -> dict[str, Any]:
             (p.id,),
         )
     ]
-    agenda = [
-        {"meeting": r[0], "stage": r[1], "starts_at": _local(r[2]), "result": r[3]}
-        for r in tx.all(
-            "SELECT a.meeting_id, a.stage, m.starts_at, a.result FROM agenda_item a JOIN meeting m "
-            "ON m.id = a.meeting_id WHERE a.proposal_id = ? ORDER BY a.id",
-            (p.id,),
-        )
-    ]
+    agenda = []
+    for pl in placements(tx, proposal_id=p.id):
+        starts = tx.scalar("SELECT starts_at FROM meeting WHERE id = ?", (pl.meeting_id,))
+        agenda.append(
+            {"meeting": pl.meeting_id, "stage": pl.stage, "starts_at": _local(starts),
+             "result": pl.result}
+        )  # fmt: skip
     return {
         "id": p.id,
         "title": p.title,
@@ -144,12 +144,13 @@ def list_meetings(
         where.append("m.ends_at >= ?")
         params.append(now)
     rows = Tx(session).all(
-        "SELECT m.id, m.body_id, b.name, m.starts_at, m.ends_at, m.location, m.status, "
-        "(SELECT COUNT(*) FROM agenda_item a WHERE a.meeting_id = m.id) FROM meeting m "
+        "SELECT m.id, m.body_id, b.name, m.starts_at, m.ends_at, m.location, m.status "
+        "FROM meeting m "
         f"JOIN body b ON b.id = m.body_id WHERE {' AND '.join(where)} "
         "ORDER BY m.starts_at, m.id LIMIT ?",
         [*params, limit],
     )
+    counts = counts_per_meeting(Tx(session), [r[0] for r in rows])
     return [
         {
             "id": r[0],
@@ -159,7 +160,7 @@ def list_meetings(
             "ends_at": _local(r[4]),
             "location": r[5],
             "status": r[6],
-            "items": r[7],
+            "items": counts.get(r[0], 0),
         }
         for r in rows
     ]
@@ -169,22 +170,22 @@ def agenda(*, session: AnySession, meeting_id: str) -> dict[str, Any]:
     tx = Tx(session)
     meeting = repo.load_meeting(tx, meeting_id)
     items = []
-    for r in tx.all(
-        "SELECT a.proposal_id, p.title, a.purpose, a.stage, a.result, p.documents, p.state "
-        "FROM agenda_item a JOIN proposal p ON p.id = a.proposal_id WHERE a.meeting_id = ? "
-        "ORDER BY a.id",
-        (meeting_id,),
-    ):
+    for pl in placements(tx, meeting_id=meeting_id):
+        r = tx.one(
+            "SELECT title, purpose, documents, state FROM proposal WHERE id = ?", (pl.proposal_id,)
+        )
+        if r is None:
+            continue  # `regie check` reports events of missing proposals
         items.append(
             {
-                "proposal": r[0],
-                "title": r[1],
-                "purpose": r[2],
-                "stage": r[3],
-                "result": r[4],
-                "documents": json.loads(r[5]),
-                "state": r[6],
-                "parties": repo.concerned_parties(tx, r[0]),
+                "proposal": pl.proposal_id,
+                "title": r[0],
+                "purpose": r[1],
+                "stage": pl.stage,
+                "result": pl.result,
+                "documents": json.loads(r[2]),
+                "state": r[3],
+                "parties": repo.concerned_parties(tx, pl.proposal_id),
             }
         )
     attendance = [

@@ -128,12 +128,18 @@ def _meeting(row: tuple[Any, ...]) -> MeetingRow:
     return MeetingRow(row[0], row[1], starts, ends, row[4])
 
 
-def upcoming_meetings(tx: Tx, body_id: str, after: datetime, limit: int = 8) -> list[MeetingRow]:
-    rows = tx.all(
+def upcoming_meetings(
+    tx: Tx, body_id: str, after: datetime, limit: int | None = 8
+) -> list[MeetingRow]:
+    """Scheduled meetings of a body starting after ``after`` (all of them: limit None)."""
+    sql = (
         "SELECT id, body_id, starts_at, ends_at, status FROM meeting WHERE body_id = ? "
-        "AND starts_at > ? AND status = 'scheduled' ORDER BY starts_at LIMIT ?",
-        (body_id, after, limit),
+        "AND starts_at > ? AND status = 'scheduled' ORDER BY starts_at, id"
     )
+    params: tuple[Any, ...] = (body_id, after)
+    if limit is not None:
+        sql, params = sql + " LIMIT ?", (*params, limit)
+    rows = tx.all(sql, params)
     return [_meeting(r) for r in rows]
 
 
@@ -158,26 +164,6 @@ def is_member(tx: Tx, body_id: str, person_id: str) -> bool:
             "SELECT 1 FROM body_member WHERE body_id = ? AND person_id = ?", (body_id, person_id)
         )
         is not None
-    )
-
-
-def close_agenda_item(tx: Tx, proposal_id: str, meeting_id: str | None, result: str) -> None:
-    if meeting_id is None:
-        return
-    tx.execute(
-        "UPDATE agenda_item SET result = ? WHERE proposal_id = ? AND meeting_id = ? "
-        "AND result IS NULL",
-        (result, proposal_id, meeting_id),
-    )
-
-
-def open_agenda_item(
-    tx: Tx, proposal_id: str, meeting_id: str, stage: str, purpose: str, now: datetime
-) -> None:
-    tx.execute(
-        "INSERT INTO agenda_item (meeting_id, proposal_id, stage, purpose, placed_at) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (meeting_id, proposal_id, stage, purpose, now),
     )
 
 

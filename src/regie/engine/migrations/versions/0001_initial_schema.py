@@ -270,30 +270,6 @@ def upgrade() -> None:
     )
 
     op.create_table(
-        "agenda_item",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("meeting_id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("proposal_id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("stage", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("purpose", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("placed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-        sa.Column("result", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["meeting_id"],
-            ["meeting.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["proposal_id"],
-            ["proposal.id"],
-        ),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    with op.batch_alter_table("agenda_item", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_agenda_item_proposal_id"), ["proposal_id"], unique=False
-        )
-
-    op.create_table(
         "decision",
         sa.Column("proposal_id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
@@ -404,10 +380,6 @@ def downgrade() -> None:
     op.drop_table("proposal_party")
     op.drop_table("prior_position")
     op.drop_table("decision")
-    with op.batch_alter_table("agenda_item", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_agenda_item_proposal_id"))
-
-    op.drop_table("agenda_item")
 
     op.drop_table("proposal")
     op.drop_table("attendance")
