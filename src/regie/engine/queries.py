@@ -10,8 +10,8 @@ from typing import Any
 from regie.clock import to_local
 from regie.engine import audit
 from regie.engine import repository as repo
+from regie.engine.agenda_history import counts_per_meeting, placements
 from regie.engine.moves import allowed_moves
-from regie.engine.placements import counts_per_meeting, placements
 from regie.engine.storage import AnySession, Tx, as_datetime
 
 
