@@ -21,7 +21,7 @@ import resource  # noqa: E402
 import sqlite3  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from datetime import datetime, timedelta  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
 
 from regie.clock import AMSTERDAM, FixedClock  # noqa: E402
 from regie.engine import attendance, decisions, moves  # noqa: E402
@@ -55,9 +55,9 @@ class Driver:
         self.transitions += 1
         return result
 
-    def at(self, starts_iso: str | None) -> None:
-        assert starts_iso is not None
-        self.clock.set(datetime.fromisoformat(starts_iso) + timedelta(minutes=30))
+    def at(self, starts_utc: datetime | None) -> None:
+        assert starts_utc is not None
+        self.clock.set(starts_utc.replace(tzinfo=UTC) + timedelta(minutes=30))
 
     def batch(self, n: int) -> None:
         """n adoption proposals through table -> chairs -> ao -> oogo -> decided."""
@@ -73,12 +73,12 @@ class Driver:
                 parties=self.parties,
             )
             ids.append(r.proposal_id)
-            where = r.as_dict()["meeting_starts_at"]
+            where = r.meeting_starts_at
         for _stage in range(3):
             self.at(where)
             for pid in ids:
                 r = self.call(moves.advance, actor=self.coordinator, proposal_id=pid)
-                where = r.as_dict()["meeting_starts_at"]
+                where = r.meeting_starts_at
         meeting = r.meeting_id
         self.at(where)
         self.attend(meeting)

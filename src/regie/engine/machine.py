@@ -99,12 +99,15 @@ class CompiledWorkflow:
         """The state after ``move``; None if the move is not allowed (or its guard fails)."""
         if state not in self.states:
             return None
-        with self.attached(state) as model:
-            try:
-                ok = model.trigger(move, target=target)  # type: ignore[attr-defined]
-            except MachineError:
-                return None
-            return model.state if ok else None
+        model = ProposalModel(state)  # attached for this one event (see `attached`)
+        self.machine.add_model(model, initial=state)
+        try:
+            ok = model.trigger(move, target=target)  # type: ignore[attr-defined]
+        except MachineError:
+            return None
+        finally:
+            self.machine.remove_model(model)
+        return model.state if ok else None
 
     def moves_from(self, state: str) -> list[str]:
         """Trigger names defined from ``state`` (guards not evaluated)."""

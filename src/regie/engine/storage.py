@@ -388,7 +388,12 @@ class DbSession:
         self.cursor: Any = conn.cursor()
         self._open = False
         self._write = write
-        self._begin()
+        try:
+            self._begin()
+        except BaseException:  # e.g. busy past the timeout: give the connection back
+            self.cursor.close()
+            self._fairy.close()
+            raise
 
     def _begin(self) -> None:
         if self.dialect == "sqlite":
