@@ -60,6 +60,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from regie.engine.replay import STATE_ACTIONS
+
 if TYPE_CHECKING:
     from regie.engine.check import CheckReport
 
@@ -67,17 +69,6 @@ HERE = Path(__file__).resolve().parent
 TESTS = HERE.parent
 REGIE = Path(sys.executable).parent / "regie"
 
-STATE_ACTIONS = (
-    "submitted",
-    "route_set",
-    "advanced",
-    "returned",
-    "deferred",
-    "withdrawn",
-    "decided",
-    "amended",
-    "confirmed",
-)
 EVENT_OF = {
     "advance": "advanced",
     "return": "returned",
