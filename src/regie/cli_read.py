@@ -123,7 +123,7 @@ def agenda(env: Env, meeting: str, as_json: bool) -> None:
         emit_json(a)
         return
     table(
-        f"Agenda {a['meeting']} ({a['body']}, {a['starts_at']}, {a['status']})",
+        f"Agenda {a['meeting']} ({a['body']}, {_when(a['starts_at'])}, {a['status']})",
         ["proposal", "title", "purpose", "parties", "result"],
         [
             (i["proposal"], i["title"], i["purpose"], ", ".join(i["parties"]), i["result"])
