@@ -169,7 +169,7 @@ def audit_show(env: Env, proposal: str, as_json: bool) -> None:
         [
             (
                 e["id"],
-                e["at"],
+                _when(e["at"]),
                 e["actor"],
                 e["acting_for"],
                 e["action"],
