@@ -183,7 +183,11 @@ def audit_show(env: Env, proposal: str, as_json: bool) -> None:
 
 def _details(payload: dict[str, Any]) -> str:
     keys = ("to", "outcome", "text", "reason", "route", "override", "status", "person")
-    return "; ".join(f"{k}={payload[k]}" for k in keys if payload.get(k))
+
+    def shown(value: Any) -> str:
+        return " -> ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+    return "; ".join(f"{k}={shown(payload[k])}" for k in keys if payload.get(k))
 
 
 @audit_group.command(name="verify")
