@@ -155,8 +155,7 @@ def _outbox_row(conn: sqlite3.Connection, event_id: int) -> None:
 
 def test_outbox_row_without_event(scenario_db: Path) -> None:
     with closing(sqlite3.connect(scenario_db, isolation_level=None)) as conn:
-        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name='outbox'").fetchone():
-            pytest.skip("no outbox table in this schema")
+        assert conn.execute("SELECT 1 FROM sqlite_master WHERE name='outbox'").fetchone()
         conn.execute("PRAGMA foreign_keys=OFF")
         _outbox_row(conn, 987654)
     out = d.run(scenario_db, ["check"])
