@@ -50,13 +50,23 @@ def show_proposal(*, session: AnySession, proposal_id: str) -> dict[str, Any]:
             (p.id,),
         )
     ]
-    agenda = []
-    for pl in placements(tx, proposal_id=p.id):
-        starts = tx.scalar("SELECT starts_at FROM meeting WHERE id = ?", (pl.meeting_id,))
-        agenda.append(
-            {"meeting": pl.meeting_id, "stage": pl.stage, "starts_at": _local(starts),
-             "result": pl.result}
-        )  # fmt: skip
+    history = placements(tx, proposal_id=p.id)
+    starts = dict(
+        tx.all(
+            "SELECT id, starts_at FROM meeting WHERE id IN "
+            f"({', '.join('?' for _ in history) or 'NULL'})",
+            [pl.meeting_id for pl in history],
+        )
+    )
+    agenda = [
+        {
+            "meeting": pl.meeting_id,
+            "stage": pl.stage,
+            "starts_at": _local(starts.get(pl.meeting_id)),
+            "result": pl.result,
+        }
+        for pl in history
+    ]
     return {
         "id": p.id,
         "title": p.title,
