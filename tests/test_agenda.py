@@ -196,10 +196,10 @@ def _decided_at_oogo(world: Any) -> tuple[str, str]:
 
 def test_news_from_the_oogo_goes_to_every_lea(world: Any) -> None:
     pid, meeting = _decided_at_oogo(world)
-    with pytest.raises(UsageError, match="not an OOGO"):
+    with pytest.raises(UsageError, match="not a meeting of the top body"):
         world.call(agenda.oogo_news, meeting_id=AO_MEETING)
     result = world.call(agenda.oogo_news, meeting_id=meeting)
-    assert (result.decisions, result.leas) == (1, 8)
+    assert (result.decisions, result.bodies) == (1, 8)
     found = notices(world, "oogo_news")
     assert {n.context["lea"] for n in found} == {b.name for b in world.region.bodies_of_kind("lea")}
     msg = mail(next(n for n in found if n.person_id == "ingrid-schouten"))

@@ -114,13 +114,15 @@ def check(tmp_path: Path, data: dict[str, Any], key: str, *fragments: str) -> Co
     """Load ``data``; the error must name the file, ``key`` and contain every fragment."""
     path = write(tmp_path, data)
     error = error_for(path)
-    assert error.file == str(path)
-    assert error.key == key, str(error)
     message = str(error)
-    assert message == f"{path}: {key}: {error.problem}"
+    matches = [problem for file, at, problem in error.problems if at == key and file == str(path)]
+    assert matches, f"no problem at {key} in: {message}"
+    problem = next((m for m in matches if all(f in m for f in fragments)), matches[0])
+    assert f"{path}: {key}: {problem}" in error.lines
+    assert message == error.lines[0] or message.endswith("\n".join(error.lines))
     for fragment in fragments:
-        assert fragment in error.problem, message
-    assert ADD in error.problem, f"no fix in: {message}"
+        assert fragment in problem, message
+    assert ADD in problem, f"no fix in: {message}"
     assert "pydantic" not in message and "Input should be" not in message
     return error
 
@@ -169,9 +171,11 @@ def test_example_parties_and_leas(region: Region) -> None:
         "wageningen",
     ]
     for party in municipalities:
-        lea = region.lea_of(party)
+        (lea,) = [b for b in region.bodies_of_kind("lea") if b.party == party]
         assert lea.id == f"lea-{party}"
         assert len(lea.meetings) == 4
+    assert region.party("swv-po").short == "SWV PO"
+    assert region.roles.news_bodies == tuple(f"lea-{party}" for party in municipalities)
     assert region.party("swv-vo").kind == "swv_vo"
 
 
@@ -235,8 +239,6 @@ def test_lookups_raise_key_error(region: Region) -> None:
         region.party("nobody")
     with pytest.raises(KeyError):
         region.body("nobody")
-    with pytest.raises(KeyError):
-        region.lea_of("swv-po")
     with pytest.raises(ValueError):
         region.body_of_kind("table")
 
@@ -362,7 +364,7 @@ def test_missing_table(tmp_path: Path, data: dict[str, Any]) -> None:
     [
         ("people", "digest", "sometimes", "must be true or false"),
         ("people", "language", "de", "must be 'nl' or 'en'"),
-        ("parties", "kind", "gemeente", "'municipality'"),
+        ("parties", "kind", "Gemeente", "not a kind"),
         ("people", "name", 42, "must be text"),
     ],
 )
@@ -584,32 +586,62 @@ def test_chair_not_a_member(tmp_path: Path, data: dict[str, Any]) -> None:
     )
 
 
-@pytest.mark.parametrize(("kind", "label"), [("chairs", "chairs' meeting"), ("ao", "AO")])
-def test_missing_single_body(tmp_path: Path, data: dict[str, Any], kind: str, label: str) -> None:
-    data["bodies"] = [b for b in data["bodies"] if b["kind"] != kind]
-    check(tmp_path, data, "bodies", f"no body of kind '{kind}' ({label})", "add a [[bodies]]")
+@pytest.mark.parametrize("kind", ["chairs", "ao", "oogo"])
+def test_a_body_the_builtin_workflows_need_is_missing(
+    tmp_path: Path, data: dict[str, Any], kind: str
+) -> None:
+    for body in data["bodies"]:
+        if body["kind"] == kind:
+            body["kind"], body["id"] = "other", f"{kind}-renamed"
+    for item in data["mandates"] + data["substitutes"]:
+        if item["body"] == kind:
+            item["body"] = f"{kind}-renamed"
+    data["structure"] = {k: v for k, v in data["structure"].items() if not k.endswith("_body")}
+    error = check(
+        tmp_path,
+        data,
+        "bodies",
+        f"no body of kind '{kind}'",
+        "built-in workflows (information, adoption, advice)",
+        "its own workflows under [workflows]",
+    )
+    # one problem, not one per workflow
+    assert [key for _f, key, _p in error.problems].count("bodies") == 1
 
 
-def test_missing_oogo(tmp_path: Path, data: dict[str, Any]) -> None:
-    data["bodies"] = [b for b in data["bodies"] if b["kind"] != "oogo"]
-    check(tmp_path, data, "bodies", "no body of kind 'oogo'")
-
-
-def test_second_body_of_single_kind(tmp_path: Path, data: dict[str, Any]) -> None:
-    entry(data, "bodies", "tafel-monitor")["kind"] = "ao"
+def test_a_body_kind_the_builtin_workflows_need_once_is_ambiguous(
+    tmp_path: Path, data: dict[str, Any]
+) -> None:
+    entry(data, "bodies", "tafel-monitor")["kind"] = "chairs"
     check(
         tmp_path,
         data,
-        "bodies[3].kind",
-        "a second body of kind 'ao' (the first is bodies[1])",
-        "exactly one AO",
+        "bodies",
+        "2 bodies of kind 'chairs' (tafel-monitor, voorzitters)",
+        "keep one of kind 'chairs'",
     )
+
+
+def test_a_body_id_wins_over_a_kind(tmp_path: Path, data: dict[str, Any]) -> None:
+    """Stage body "ao" names the body with id 'ao', so a second body of kind ao is fine."""
+    entry(data, "bodies", "tafel-monitor")["kind"] = "ao"
+    load_region(write(tmp_path, data))
 
 
 def test_no_table(tmp_path: Path, data: dict[str, Any]) -> None:
     for ident in ("tafel-model", "tafel-monitor"):
         entry(data, "bodies", ident)["kind"] = "other"
-    check(tmp_path, data, "bodies", "no body of kind 'table'", "add at least one table")
+    check(tmp_path, data, "bodies", "no body of kind 'table'", 'add a [[bodies]] entry')
+
+
+def test_bodies_no_workflow_uses_are_not_required(tmp_path: Path, data: dict[str, Any]) -> None:
+    """Without the LEA rule of [structure], a region needs no LEAs at all."""
+    data["bodies"] = [b for b in data["bodies"] if b["kind"] != "lea"]
+    data["mandates"] = [m for m in data["mandates"] if not m["body"].startswith("lea-")]
+    del data["structure"]["one_body_per_party"]
+    data["structure"]["news_to"] = []
+    region = load_region(write(tmp_path, data))
+    assert region.bodies_of_kind("lea") == []
 
 
 def test_coordinator_chairs_the_chairs_meeting(tmp_path: Path, data: dict[str, Any]) -> None:
@@ -629,7 +661,7 @@ def test_municipality_without_lea(tmp_path: Path, data: dict[str, Any]) -> None:
         tmp_path,
         data,
         "bodies",
-        "municipality 'nijkerk' (parties[2]) has no LEA",
+        "municipality 'nijkerk' (parties[2]) has no body of kind 'lea'",
         'kind = "lea" and party = "nijkerk"',
     )
 
@@ -641,15 +673,17 @@ def test_two_leas_for_one_municipality(tmp_path: Path, data: dict[str, Any]) -> 
         tmp_path,
         data,
         f"bodies[{i}].party",
-        f"'renswoude' already has LEA bodies[{i - 1}]",
-        "exactly one LEA",
+        f"'renswoude' already has a body of kind 'lea' (bodies[{i - 1}])",
+        "exactly one",
     )
 
 
 def test_lea_needs_a_party(tmp_path: Path, data: dict[str, Any]) -> None:
     i = index(data, "bodies", "lea-ede")
     del data["bodies"][i]["party"]
-    check(tmp_path, data, f"bodies[{i}].party", "is a LEA", 'party = "<municipality id>"')
+    check(
+        tmp_path, data, f"bodies[{i}].party", "of kind 'lea'", 'party = "<municipality id>"'
+    )
 
 
 def test_lea_party_must_be_a_municipality(tmp_path: Path, data: dict[str, Any]) -> None:
@@ -734,15 +768,29 @@ def test_substitute_not_of_that_party(tmp_path: Path, data: dict[str, Any]) -> N
     )
 
 
-# --- ordering: only the first problem --------------------------------------------------------
+# --- every problem at once --------------------------------------------------------------------
 
 
-def test_only_the_first_problem_is_reported(tmp_path: Path, data: dict[str, Any]) -> None:
+def test_every_reference_problem_is_reported(tmp_path: Path, data: dict[str, Any]) -> None:
     data["people"][1]["party"] = "nobody"
     data["people"][2]["party"] = "nobody-else"
     data["mandates"][0]["body"] = "nobody"
+    entry(data, "bodies", "voorzitters")["kind"] = "bestuur"
     error = check(tmp_path, data, "people[1].party", "'nobody'")
-    assert "nobody-else" not in str(error)
+    keys = [key for _file, key, _problem in error.problems]
+    assert keys[:2] == ["people[1].party", "people[2].party"]
+    assert "mandates[0].body" in keys
+    assert "bodies" in keys  # and the structure: no body of kind "chairs" any more
+    assert str(error).startswith(f"{len(keys)} problems in the configuration")
+
+
+def test_every_shape_problem_is_reported(tmp_path: Path, data: dict[str, Any]) -> None:
+    data["people"][0]["email"] = "x"
+    data["people"][3]["digest"] = "sometimes"
+    entry(data, "bodies", "ao")["chiar"] = entry(data, "bodies", "ao").pop("chair")
+    error = error_for(write(tmp_path, data))
+    keys = [key for _file, key, _problem in error.problems]
+    assert keys == ["people[0].email", "people[3].digest", "bodies[3].chiar"]
 
 
 @pytest.mark.parametrize(

@@ -54,21 +54,30 @@ def _print_move(r: MoveResult) -> None:
     type=click.Path(dir_okay=False),
     help="Region config (TOML), e.g. config/foodvalley.toml.",
 )
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Only check the config (and its workflows); no database is opened.",
+)
 @json_option
 @pass_env
-def init(env: Env, config_file: str, as_json: bool) -> None:
+def init(env: Env, config_file: str, check_only: bool, as_json: bool) -> None:
     """Create or upgrade the database and load the region config into it."""
     from regie.engine.setup import init_database
     from regie.region import load_region
-    from regie.workflows.definition import builtin_workflows
+    from regie.region_summary import summarize
 
     region = load_region(config_file)
-    report = init_database(
-        db=env.database(require=False),
-        clock=env.clock,
-        region=region,
-        workflows=builtin_workflows(),
-    )
+    if check_only:
+        summary = summarize(region)
+        if as_json:
+            emit_json(summary)
+            return
+        for line in summary["lines"]:
+            say(line)
+        return
+    report = init_database(db=env.database(require=False), clock=env.clock, region=region)
     if as_json:
         emit_json(report.as_dict())
         return

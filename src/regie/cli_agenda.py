@@ -32,7 +32,7 @@ def news(env: Env, meeting: str, as_: str | None) -> None:
     r = service(env, agenda.oogo_news, actor=acting_person(as_), meeting_id=meeting)
     say(
         f"{r.meeting_id}: news from the OOGO ({r.decisions} decision"
-        f"{'s' if r.decisions != 1 else ''}) queued for the members of {r.leas} LEAs; "
+        f"{'s' if r.decisions != 1 else ''}) queued for the members of {r.bodies} bodies; "
         "the mails go out with 'regie send'"
     )
 

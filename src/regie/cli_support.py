@@ -17,7 +17,7 @@ from rich.table import Table
 
 from regie.clock import AMSTERDAM, Clock, FixedClock, SystemClock
 from regie.engine.storage import Database, database_url, require_schema
-from regie.errors import RegieError, UsageError
+from regie.errors import ConfigError, RegieError, UsageError
 
 INTERNAL_ERROR = 70
 
@@ -62,11 +62,20 @@ def acting_person(value: str | None) -> str | None:
 
 
 class RegieClickError(click.ClickException):
-    def __init__(self, message: str, exit_code: int) -> None:
+    """An error for the user: one line, or for several config problems one line each
+    (``lines``), every line escaped so input can not break it up."""
+
+    def __init__(self, message: str, exit_code: int, lines: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.exit_code = exit_code  # type: ignore[misc]  # click types it as a ClassVar
+        self.lines = list(lines)
 
     def show(self, file: Any = None) -> None:
+        if len(self.lines) > 1:
+            click.echo(f"regie: error: {len(self.lines)} problems; fix each of them:", err=True)
+            for line in self.lines:
+                click.echo(f"regie: error: {one_line(line)}", err=True)
+            return
         click.echo(f"regie: error: {one_line(self.format_message())}", err=True)
 
 
@@ -113,7 +122,8 @@ class RegieGroup(click.Group):
         try:
             return super().invoke(ctx)
         except RegieError as exc:
-            raise RegieClickError(str(exc), exc.exit_code) from None
+            lines = exc.lines if isinstance(exc, ConfigError) else ()
+            raise RegieClickError(str(exc), exc.exit_code, lines) from None
         except _NO_ARGS_HELP:
             raise
         except click.UsageError as exc:

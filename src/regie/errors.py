@@ -36,17 +36,40 @@ class RegieError(Exception):
         return self.message
 
 
+Problem = tuple[str, str, str]  # (file, key path, what to do)
+
+
+def _problem_line(file: str, key: str, problem: str) -> str:
+    where = f"{file}: {key}" if key else file
+    return f"{where}: {problem}"
+
+
 class ConfigError(RegieError):
-    """A region configuration file is invalid."""
+    """A region configuration file is invalid: one problem, or several found at once.
+
+    ``file``, ``key`` and ``problem`` describe the first; ``problems`` lists all of them
+    in the order they were found (file order within each check), ``lines`` one line each.
+    """
 
     exit_code = 2
 
-    def __init__(self, file: str, key: str, problem: str) -> None:
+    def __init__(self, file: str, key: str, problem: str, *, more: Sequence[Problem] = ()) -> None:
         self.file = file
         self.key = key
         self.problem = problem
-        where = f"{file}: {key}" if key else file
-        super().__init__(f"{where}: {problem}")
+        self.problems: list[Problem] = [(file, key, problem), *more]
+        self.lines = [_problem_line(*p) for p in self.problems]
+        if len(self.lines) == 1:
+            super().__init__(self.lines[0])
+        else:
+            head = f"{len(self.lines)} problems in the configuration; fix each of them:"
+            super().__init__("\n".join([head, *self.lines]))
+
+    @classmethod
+    def collect(cls, problems: Sequence[Problem]) -> ConfigError:
+        """One error carrying every problem (``problems`` must not be empty)."""
+        first, *more = problems
+        return cls(*first, more=more)
 
 
 class WorkflowError(ConfigError):

@@ -1,15 +1,16 @@
 """The region configuration: parties, people, bodies, mandates, calendar and focus points.
 
 A region is described in one TOML file (see ``config/foodvalley.toml``). :func:`load_region`
-reads it into typed, fully validated objects. Every problem is reported as a
-:class:`~regie.errors.ConfigError` naming the file, the key path as the user typed it
+reads it into typed, fully validated objects. Problems are reported together in one
+:class:`~regie.errors.ConfigError`, each naming the file, the key path as the user typed it
 (``bodies[2].chair``, ``mandates[3].from``; indices are 0-based) and what to do about it.
-Only the first problem is reported.
 
 Checking happens in two passes: pydantic checks the shape of every entry (types, unknown
-keys, ids, e-mail addresses, ranges), then :mod:`regie.region_validate` checks how the
-entries refer to each other (unknown people, chairs who are not members, overlapping
-mandates, …).
+keys, ids, e-mail addresses, ranges) and reports every shape problem; when the shape is
+right, :mod:`regie.region_validate` checks how the entries refer to each other (unknown
+people, chairs who are not members, overlapping mandates, …), the region's workflows are
+loaded and :mod:`regie.region_structure` checks that every stage finds its body; all of
+those problems are reported together.
 """
 
 from __future__ import annotations
@@ -35,11 +36,23 @@ from pydantic import (
 
 from regie.errors import ConfigError
 from regie.notifications.config import MailSettings, NotificationRules
-from regie.region_validate import check_region, translate_validation_error
+from regie.region_structure import (
+    Kind,
+    Roles,
+    StructureSpec,
+    WorkflowsSpec,
+    load_region_workflows,
+    resolve_roles,
+    structure_problems,
+)
+from regie.region_validate import region_problems, translate_validation_error
+from regie.workflows.definition import Workflow
 
 Language = Literal["nl", "en"]
-PartyKind = Literal["municipality", "swv_po", "swv_vo", "provider", "programme", "other"]
-BodyKind = Literal["table", "chairs", "ao", "oogo", "lea", "other"]
+# Kinds are the region's words: the built-in workflows look for bodies of kind table,
+# chairs, ao and oogo; [structure] rules may name any kind (e.g. lea, municipality).
+PartyKind = Kind
+BodyKind = Kind
 
 DEFAULT_TIMEZONE = "Europe/Amsterdam"
 MAX_DEADLINE_WORKING_DAYS = 30
@@ -152,6 +165,11 @@ class Party(_Model):
     id: Slug
     name: str
     kind: PartyKind
+    short_name: str | None = None  # in lists of parties in mails ("Barneveld, SWV PO")
+
+    @property
+    def short(self) -> str:
+        return self.short_name or self.name
 
 
 class Person(_Model):
@@ -190,11 +208,16 @@ class Body(_Model):
     id: Slug
     name: str
     kind: BodyKind
+    short_name: str | None = None  # in subjects and lists ("OOGO")
     chair: str
     members: list[str]
     deadline_working_days: WorkingDays = 5
     party: str | None = None
     meetings: list[MeetingSpec] = Field(default_factory=list)
+
+    @property
+    def short(self) -> str:
+        return self.short_name or self.name
 
 
 class Mandate(_Model):
@@ -259,6 +282,7 @@ def _public_holidays(year: int) -> frozenset[datetime.date]:
 class Region(_Model):
     name: str
     timezone: TimeZoneName = DEFAULT_TIMEZONE
+    language: Language = "nl"
     coordinator: str
     parties: list[Party]
     people: list[Person]
@@ -269,7 +293,14 @@ class Region(_Model):
     focus_points: list[FocusPoint] = Field(default_factory=list)
     mail: MailSettings = Field(default_factory=MailSettings)
     notifications: NotificationRules = Field(default_factory=NotificationRules)
+    structure: StructureSpec = Field(default_factory=StructureSpec)
+    workflows: dict[str, Workflow] = Field(default_factory=dict)  # per purpose, resolved
+    own_workflows: frozenset[str] = frozenset()  # purposes the region defines itself
     source: str = ""
+
+    @property
+    def roles(self) -> Roles:
+        return resolve_roles(self)
 
     def party(self, party_id: str) -> Party:
         return _find(self.parties, party_id, "party")
@@ -290,13 +321,6 @@ class Region(_Model):
             raise ValueError(f"{len(found)} bodies of kind {kind!r}; use bodies_of_kind()")
         return found[0]
 
-    def lea_of(self, party_id: str) -> Body:
-        """The LEA body of a municipality."""
-        for body in self.bodies_of_kind("lea"):
-            if body.party == party_id:
-                return body
-        raise KeyError(f"no LEA body for party {party_id!r}")
-
     def is_closed_day(self, day: datetime.date) -> bool:
         """Weekend, Dutch public holiday or extra closed day, unless listed as open day."""
         if day.weekday() >= 5:
@@ -312,6 +336,7 @@ class _RegionTable(_Model):
     name: str
     coordinator: str
     timezone: TimeZoneName = DEFAULT_TIMEZONE
+    language: Language = "nl"
 
 
 class _RegionFile(_Model):
@@ -327,6 +352,8 @@ class _RegionFile(_Model):
     focus_points: list[FocusPoint] = Field(default_factory=list)
     mail: MailSettings = Field(default_factory=MailSettings)
     notifications: NotificationRules = Field(default_factory=NotificationRules)
+    structure: StructureSpec = Field(default_factory=StructureSpec)
+    workflows: WorkflowsSpec = Field(default_factory=WorkflowsSpec)
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -354,9 +381,11 @@ def parse_region(text: str, source: str) -> Region:
     except ValidationError as exc:
         raise translate_validation_error(exc, source, _RegionFile) from None
     header = parsed.region
+    workflows, own, problems = load_region_workflows(parsed.workflows, source)
     region = Region(
         name=header.name,
         timezone=header.timezone,
+        language=header.language,
         coordinator=header.coordinator,
         parties=parsed.parties,
         people=parsed.people,
@@ -367,9 +396,15 @@ def parse_region(text: str, source: str) -> Region:
         focus_points=parsed.focus_points,
         mail=parsed.mail,
         notifications=parsed.notifications,
+        structure=parsed.structure,
+        workflows=workflows,
+        own_workflows=frozenset(own),
         source=source,
     )
-    check_region(region)
+    problems += [(source, key, problem) for key, problem in region_problems(region)]
+    problems += structure_problems(region, own)
+    if problems:
+        raise ConfigError.collect(problems)
     return region
 
 

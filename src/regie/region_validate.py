@@ -1,9 +1,12 @@
 """Checks of a region configuration beyond the shape of single entries.
 
-:func:`check_region` runs the cross-reference rules on a parsed :class:`~regie.region.Region`
-and raises a :class:`~regie.errors.ConfigError` for the first problem.
-:func:`translate_validation_error` turns a pydantic ``ValidationError`` into the same error.
-Every check is a generator of ``(key path, problem)`` pairs, in file order.
+:func:`region_problems` runs the cross-reference rules on a parsed
+:class:`~regie.region.Region` and returns every problem; :func:`check_region` raises them
+as one :class:`~regie.errors.ConfigError`. :func:`translate_validation_error` turns a
+pydantic ``ValidationError`` into the same error, with every shape problem. Every check is
+a generator of ``(key path, problem)`` pairs, in file order. Rules about the region's
+structure (which bodies the workflows need, LEAs per municipality, …) are in
+:mod:`regie.region_structure`: they are the region's, set in its config.
 """
 
 from __future__ import annotations
@@ -25,8 +28,6 @@ if TYPE_CHECKING:
 
 Problem = tuple[str, str]
 Check = Callable[["Region"], Iterator[Problem]]
-# Bodies of which a region has exactly one.
-SINGLE_KINDS = (("chairs", "chairs' meeting"), ("ao", "AO"), ("oogo", "OOGO"))
 
 
 # --- pydantic errors -------------------------------------------------------------------------
@@ -152,24 +153,21 @@ def _problem(error: Any, root: type[BaseModel]) -> str:
     return f"{message} (got {_short(error['input'])}); fix the value of '{name}'"
 
 
-def _first_error(exc: ValidationError) -> Any:
-    """The first error, but a misspelt key rather than the missing key it should have been."""
+def _errors(exc: ValidationError) -> list[Any]:
+    """Every error, but a misspelt key instead of the missing key it should have been
+    (an unknown key and a missing key in the same table: the unknown key is reported)."""
     errors = exc.errors(include_url=False)
-    first = errors[0]
-    if first["type"] == "missing":
-        parent = tuple(first["loc"])[:-1]
-        for error in errors:
-            if error["type"] == "extra_forbidden" and tuple(error["loc"])[:-1] == parent:
-                return error
-    return first
+    misspelt = {tuple(e["loc"])[:-1] for e in errors if e["type"] == "extra_forbidden"}
+    return [e for e in errors if e["type"] != "missing" or tuple(e["loc"])[:-1] not in misspelt]
 
 
 def translate_validation_error(
     exc: ValidationError, source: str, root: type[BaseModel]
 ) -> ConfigError:
-    """The first error of ``exc`` as a ConfigError with a TOML key path."""
-    error = _first_error(exc)
-    return ConfigError(source, key_path(tuple(error["loc"])), _problem(error, root))
+    """Every error of ``exc`` in one ConfigError, each with its TOML key path."""
+    return ConfigError.collect(
+        [(source, key_path(tuple(e["loc"])), _problem(e, root)) for e in _errors(exc)]
+    )
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -239,19 +237,9 @@ def _people(region: Region) -> Iterator[Problem]:
 
 def _body_party(region: Region, index: int, body: Body) -> Iterator[Problem]:
     key = f"bodies[{index}].party"
-    kinds = {party.id: party.kind for party in region.parties}
-    if body.party is not None and body.party not in kinds:
-        yield key, _unknown("party", body.party, kinds, "[[parties]]")
-    elif body.kind == "lea" and body.party is None:
-        yield key, f"body '{body.id}' is a LEA; set party = \"<municipality id>\" for it"
-    elif body.kind == "lea" and body.party and kinds[body.party] != "municipality":
-        yield (
-            key,
-            (
-                f"party '{body.party}' of LEA '{body.id}' is of kind '{kinds[body.party]}'; "
-                "a LEA belongs to a party of kind 'municipality'"
-            ),
-        )
+    parties = [party.id for party in region.parties]
+    if body.party is not None and body.party not in parties:
+        yield key, _unknown("party", body.party, parties, "[[parties]]")
 
 
 def _body_people(region: Region, index: int, body: Body) -> Iterator[Problem]:
@@ -278,61 +266,6 @@ def _bodies(region: Region) -> Iterator[Problem]:
     for i, body in enumerate(region.bodies):
         yield from _body_party(region, i, body)
         yield from _body_people(region, i, body)
-
-
-def _body_kinds(region: Region) -> Iterator[Problem]:
-    for kind, label in SINGLE_KINDS:
-        indices = [i for i, body in enumerate(region.bodies) if body.kind == kind]
-        if not indices:
-            yield "bodies", f"no body of kind '{kind}' ({label}); add a [[bodies]] entry with it"
-        for i in indices[1:]:
-            yield (
-                f"bodies[{i}].kind",
-                (
-                    f"a second body of kind '{kind}' (the first is bodies[{indices[0]}]); "
-                    f"a region has exactly one {label}, change the kind or remove one"
-                ),
-            )
-    if not region.bodies_of_kind("table"):
-        yield "bodies", "no body of kind 'table'; add at least one table where proposals start"
-
-
-def _coordinator_chairs(region: Region) -> Iterator[Problem]:
-    for i, body in enumerate(region.bodies):
-        if body.kind == "chairs" and body.chair != region.coordinator:
-            yield (
-                f"bodies[{i}].chair",
-                (
-                    f"the chairs' meeting '{body.id}' must be chaired by the region coordinator "
-                    f"'{region.coordinator}'; set chair = \"{region.coordinator}\" "
-                    "or change region.coordinator"
-                ),
-            )
-
-
-def _leas(region: Region) -> Iterator[Problem]:
-    first: dict[str, int] = {}
-    for i, body in enumerate(region.bodies):
-        if body.kind != "lea" or body.party is None:
-            continue
-        if body.party in first:
-            yield (
-                f"bodies[{i}].party",
-                (
-                    f"municipality '{body.party}' already has LEA bodies[{first[body.party]}]; "
-                    "each municipality has exactly one LEA, remove one or fix the party"
-                ),
-            )
-        first.setdefault(body.party, i)
-    for i, party in enumerate(region.parties):
-        if party.kind == "municipality" and party.id not in first:
-            yield (
-                "bodies",
-                (
-                    f"municipality '{party.id}' (parties[{i}]) has no LEA; add a [[bodies]] entry "
-                    f'with kind = "lea" and party = "{party.id}"'
-                ),
-            )
 
 
 def _meeting_overlaps(region: Region) -> Iterator[Problem]:
@@ -413,9 +346,6 @@ CHECKS: tuple[Check, ...] = (
     _unique_ids,
     _people,
     _bodies,
-    _body_kinds,
-    _coordinator_chairs,
-    _leas,
     _meeting_overlaps,
     _mandates,
     _mandate_overlaps,
@@ -423,8 +353,13 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
+def region_problems(region: Region) -> list[Problem]:
+    """Every cross-reference problem of ``region``, check by check, in file order."""
+    return [problem for check in CHECKS for problem in check(region)]
+
+
 def check_region(region: Region) -> None:
-    """Raise a ConfigError for the first cross-reference problem of ``region``."""
-    for check in CHECKS:
-        for key, problem in check(region):
-            raise ConfigError(region.source, key, problem)
+    """Raise one ConfigError with every cross-reference problem of ``region``."""
+    problems = region_problems(region)
+    if problems:
+        raise ConfigError.collect([(region.source, key, why) for key, why in problems])

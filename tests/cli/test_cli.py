@@ -238,7 +238,7 @@ def test_bad_value_is_a_usage_error_exit_2(db_file):
         "--party",
         "ede",
     )
-    assert "'ao' is not a table" in one_error_line(r, 2)
+    assert "'ao' is not where adoption proposals start" in one_error_line(r, 2)
 
 
 def test_bad_regie_now_exit_2(db_file):
@@ -269,9 +269,18 @@ def test_init_with_a_bad_config_exits_2_and_creates_no_tables(tmp_path):
         ),
         encoding="utf-8",
     )
+    bad_too = CONFIG.read_text(encoding="utf-8").replace('email = "', 'email = "no-at-', 1)
     db = tmp_path / "new.db"
-    line = one_error_line(run(db, "init", "--config", str(bad)), 2)
-    assert str(bad) in line and "nobody-here" in line
+    r = run(db, "init", "--config", str(bad))
+    assert r.exit_code == 2 and r.stdout == ""
+    head, *lines = r.stderr.strip().splitlines()
+    assert head == "regie: error: 2 problems; fix each of them:"
+    assert [line.split(": ")[3] for line in lines] == ["bodies[3].chair", "bodies[3].chair"]
+    assert all(line.startswith(f"regie: error: {bad}: ") for line in lines)
+    assert "unknown person 'nobody-here'" in lines[0] and "not a member" in lines[1]
+    bad.write_text(bad_too, encoding="utf-8")
+    line = one_error_line(run(db, "init", "--config", str(bad), "--check"), 2)
+    assert "people[0].email" in line
     if db.exists():
         with closing(sqlite3.connect(db)) as conn:
             assert conn.execute("SELECT name FROM sqlite_master").fetchall() == []

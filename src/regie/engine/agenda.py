@@ -1,7 +1,9 @@
-"""Publishing a meeting's agenda, and the "news from the OOGO" for the LEAs.
+"""Publishing a meeting's agenda, and the news from the top meeting.
 
+The top meeting and who receives its news are the region's (``[structure] top_body`` and
+``news_to``; FoodValley: the OOGO, and every municipality's LEA, rule of conduct 5).
 Both are audit events recorded through :func:`regie.engine.changes.begin`; the mails
-(with the agenda and a calendar invite, or the OOGO's decisions) follow as outbox rows
+(with the agenda and a calendar invite, or the top meeting's decisions) follow as outbox rows
 in the same transaction. The event payload holds what was published, so the audit
 trail shows exactly which agenda or which decisions went out.
 """
@@ -36,7 +38,7 @@ class PublishResult:
 class NewsResult:
     meeting_id: str
     decisions: int
-    leas: int
+    bodies: int  # how many bodies' members get the news
     event_id: int
 
 
@@ -149,14 +151,23 @@ def meeting_decisions(ch: Change, meeting_id: str) -> list[dict[str, Any]]:
 
 
 def oogo_news(*, session: Session, clock: Clock, actor: str | None, meeting_id: str) -> NewsResult:
-    """After an OOGO meeting: one "news from the OOGO" mail to every LEA member, with the
-    decisions of that meeting (rule of conduct 5)."""
+    """After a meeting of the top body: one news mail to every member of the bodies the
+    region names in ``[structure] news_to``, with the decisions of that meeting (rule of
+    conduct 5: the LEAs put "news from the OOGO" on their agenda). The audit action keeps
+    its name ``oogo_news`` whatever the region calls its top meeting."""
     ch = begin(session, clock, actor)
     meeting = repo.load_meeting(ch.tx, meeting_id)
-    if meeting.body_id != repo.body_of_kind(ch.tx, "oogo"):
+    top, news_bodies = ch.facts.roles.top_body, ch.facts.roles.news_bodies
+    if top is None or meeting.body_id != top:
         raise UsageError(
-            f"meeting {meeting_id} is not an OOGO meeting; news goes out after "
-            "an OOGO (see 'regie meetings --body oogo')"
+            f"meeting {meeting_id} is not a meeting of the top body "
+            f"({top or 'none: set [structure] top_body in the region config'}); news goes out "
+            f"after its meetings (see 'regie meetings --body {top or 'BODY'}')"
+        )
+    if not news_bodies:
+        raise UsageError(
+            "the region names no bodies to receive the news; set [structure] news_to in the "
+            "region config (e.g. news_to = [\"lea\"]) and run 'regie init --config FILE'"
         )
     roles.require_chair_or_coordinator(ch, meeting.body_id, f"send the news of {meeting_id}")
     if meeting.starts_at > ch.now:
@@ -176,13 +187,11 @@ def oogo_news(*, session: Session, clock: Clock, actor: str | None, meeting_id: 
             f"no decisions were recorded at {meeting_id}; record them with 'regie decide' first"
         )
     location = ch.tx.scalar("SELECT location FROM meeting WHERE id = ?", (meeting_id,)) or ""
-    leas = int(
-        ch.tx.scalar("SELECT COUNT(*) FROM body WHERE kind = 'lea' AND active = ?", (True,)) or 0
-    )
+    bodies = len([b for b in news_bodies if b in ch.facts.bodies])
     ev = ch.record(
         "oogo_news",
         meeting_id=meeting_id,
         payload={**_meeting_payload(meeting, location), "decisions": decisions},
     )
     ch.commit()
-    return NewsResult(meeting_id, len(decisions), leas, ev.id)
+    return NewsResult(meeting_id, len(decisions), bodies, ev.id)

@@ -38,14 +38,24 @@ class BodyFacts:
 
 
 @dataclass(frozen=True)
+class Roles:
+    """The bodies that play a role in the rules of conduct (see region_structure)."""
+
+    routing_body: str | None = None  # decides routes, sets the top meeting's agenda
+    top_body: str | None = None  # the top meeting: news goes out after it
+    news_bodies: tuple[str, ...] = ()  # whose members get the news from the top meeting
+
+
+@dataclass(frozen=True)
 class RegionFacts:
     """What the config put in the database, cached per process until the next init."""
 
     name: str
     coordinator: str
+    language: str
     calendar: WorkCalendar
     bodies: dict[str, BodyFacts]
-    by_kind: dict[str, str]  # chairs / ao / oogo -> body id
+    roles: Roles
     people: dict[str, Actor]  # active people
     settings: dict[str, str]  # every region_setting row, JSON text
     cache: dict[Any, Any] = field(default_factory=dict)  # derived facts, same lifetime
@@ -86,15 +96,21 @@ def _load_facts(tx: Tx) -> RegionFacts:
             "SELECT id, kind, chair_id, deadline_working_days FROM body WHERE active = ?", (True,)
         )
     }
+    roles = json.loads(rows.get("roles", "{}"))
     return RegionFacts(
         name=json.loads(rows.get("name", '""')),
         coordinator=json.loads(rows["coordinator"]),
+        language=json.loads(rows.get("language", '"nl"')),
         calendar=WorkCalendar(
             frozenset(date.fromisoformat(d) for d in cal.get("extra_closed_days", [])),
             frozenset(date.fromisoformat(d) for d in cal.get("open_days", [])),
         ),
         bodies=bodies,
-        by_kind={b.kind: b.id for b in bodies.values() if b.kind in ("chairs", "ao", "oogo")},
+        roles=Roles(
+            routing_body=roles.get("routing_body"),
+            top_body=roles.get("top_body"),
+            news_bodies=tuple(roles.get("news_bodies", ())),
+        ),
         settings=rows,
         people={
             r[0]: Actor(*r)

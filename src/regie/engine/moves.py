@@ -16,7 +16,7 @@ from regie.engine import repository as repo
 from regie.engine import roles
 from regie.engine.changes import Change, begin
 from regie.engine.machine import CLOSED_STATES, CompiledWorkflow
-from regie.engine.placement import Placement, place, stage_body
+from regie.engine.placement import Placement, place, stage_body, start_bodies
 from regie.engine.repository import ProposalRow
 from regie.engine.storage import AnySession
 from regie.errors import InvalidMove, UsageError
@@ -109,7 +109,7 @@ def submit(
     actor: str | None,
     title: str,
     purpose: str,
-    table: str,
+    table: str | None = None,
     parties: Sequence[str],
     summary: str = "",
     focus_point: str | None = None,
@@ -118,11 +118,13 @@ def submit(
     documents: Sequence[str] = (),
     meeting: str | None = None,
 ) -> MoveResult:
-    """A new proposal at its originating table, on that table's next open meeting."""
+    """A new proposal at its originating table, on that table's next open meeting.
+    ``table`` may be left out when the workflow's first stage has only one body."""
     ch = begin(session, clock, actor)
     title = _clean(title, "title", required=True, limit=TITLE_MAX)
     cw = repo.current_workflow(ch.tx, purpose)
-    _check_submit_refs(ch, table, parties, focus_point, (admin_lead, official_lead))
+    table = _start_table(ch, cw, table)
+    _check_submit_refs(ch, parties, focus_point, (admin_lead, official_lead))
     roles.require_member_or_coordinator(ch, table, "submit a proposal to this table")
     year = to_local(ch.now).year
     pid = f"P-{year}-{repo.next_proposal_number(ch.tx, year):03d}"
@@ -183,19 +185,27 @@ def submit(
     return _result(ch, p, "submitted", pl, ev.id)
 
 
+def _start_table(ch: Change, cw: CompiledWorkflow, table: str | None) -> str:
+    """The body the proposal starts at: one the workflow's first stage names."""
+    tables = start_bodies(ch, cw.workflow)
+    if table is None and len(tables) == 1:
+        return tables[0]
+    if table is None:
+        raise UsageError(f"say where the proposal starts with --table; one of: {', '.join(tables)}")
+    if table not in tables:
+        raise UsageError(
+            f"'{table}' is not where {cw.workflow.purpose} proposals start; they start at "
+            f"one of: {', '.join(tables) or '(none: check the region config)'}"
+        )
+    return table
+
+
 def _check_submit_refs(
     ch: Change,
-    table: str,
     parties: Sequence[str],
     focus: str | None,
     leads: tuple[str | None, str | None],
 ) -> None:
-    kind = ch.tx.scalar("SELECT kind FROM body WHERE id = ? AND active = ?", (table, True))
-    if kind != "table":
-        tables = [r[0] for r in ch.tx.all("SELECT id FROM body WHERE kind = 'table' ORDER BY id")]
-        raise UsageError(
-            f"'{table}' is not a table; proposals start at one of: {', '.join(tables)}"
-        )
     if not parties:
         raise UsageError("name at least one concerned party with --party")
     for party in parties:

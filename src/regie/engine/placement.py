@@ -12,6 +12,7 @@ from regie.engine import repository as repo
 from regie.engine.changes import Change
 from regie.engine.repository import MeetingRow, ProposalRow
 from regie.errors import NotFound, UsageError
+from regie.region_structure import bodies_for
 from regie.workflows.definition import Workflow
 
 
@@ -22,11 +23,25 @@ class Placement:
 
 
 def stage_body(ch: Change, workflow: Workflow, proposal: ProposalRow, stage: str) -> str:
-    kind = workflow.stage(stage).body
-    if kind == "table":
+    """The body a stage meets in: the proposal's own table for the first stage, else the
+    body the stage names by id or by kind (the config check made sure there is one)."""
+    if stage == workflow.start:
         return proposal.table_id
-    found = ch.facts.by_kind.get(kind)
-    return found if found is not None else repo.body_of_kind(ch.tx, kind)
+    ref = workflow.stage(stage).body
+    found = bodies_for(ref, ((b.id, b.kind) for b in ch.facts.bodies.values()))
+    if len(found) != 1:
+        raise UsageError(
+            f"stage '{stage}' meets in '{ref}', which names {len(found)} active bodies of the "
+            "region; fix the region config (one body with that id or kind) and run "
+            "'regie init --config FILE'"
+        )
+    return found[0]
+
+
+def start_bodies(ch: Change, workflow: Workflow) -> list[str]:
+    """Where proposals of this workflow may start: the bodies its first stage names."""
+    ref = workflow.stage(workflow.start).body
+    return sorted(bodies_for(ref, ((b.id, b.kind) for b in ch.facts.bodies.values())))
 
 
 def _deadline_passed(ch: Change, meeting: MeetingRow, working_days: int) -> bool:

@@ -41,9 +41,11 @@ class InitReport:
 
 
 def init_database(
-    *, db: Database, clock: Clock, region: Region, workflows: dict[str, Workflow]
+    *, db: Database, clock: Clock, region: Region, workflows: dict[str, Workflow] | None = None
 ) -> InitReport:
-    """Migrate the schema, then apply the region and workflows in one transaction."""
+    """Migrate the schema, then apply the region and workflows in one transaction.
+    ``workflows`` defaults to the region's own (its config's, else the built-in ones)."""
+    workflows = dict(region.workflows) if workflows is None else workflows
     upgrade(db)
     require_schema(db)
     with db.session() as session:
@@ -96,6 +98,8 @@ def _settings(session: Session, region: Region) -> None:
         "name": region.name,
         "coordinator": region.coordinator,
         "timezone": region.timezone,
+        "language": region.language,
+        "roles": region.roles.as_setting(),
         "calendar": {
             "extra_closed_days": [d.isoformat() for d in region.calendar.extra_closed_days],
             "open_days": [d.isoformat() for d in region.calendar.open_days],

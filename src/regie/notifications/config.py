@@ -11,7 +11,7 @@ The region config may carry two optional tables::
     connections = 2             # SMTP connections in parallel
 
     [notifications]             # who gets what; a kind set to [] is not sent at all
-    submitted = ["table_members", "chairs_members"]
+    submitted = ["table_members", "routing_members"]
     decision_final = ["body_members", "representatives", "leads"]
 
 :data:`NOTICE_KINDS` is the one registry of notice kinds: every kind has a text and an
@@ -34,13 +34,19 @@ LANGUAGES = ("nl", "en")
 GROUPS: dict[str, str] = {
     "table_members": "members of the proposal's table",
     "table_chair": "chair of the proposal's table",
-    "chairs_members": "members of the chairs' meeting",
+    "routing_members": "members of the routing body ([structure] routing_body)",
     "body_members": "members of the body whose meeting the event is about",
     "body_chair": "chair of that body",
     "leads": "the proposal's administrative and official leads",
     "representatives": "people with a mandate for a concerned party in that body",
     "coordinator": "the network coordinator",
-    "lea_members": "members of every municipality's LEA",
+    "news_members": "members of the bodies that get the news of the top meeting "
+    "([structure] news_to)",
+}
+# Earlier names of groups, still accepted in [notifications].
+GROUP_ALIASES: dict[str, str] = {
+    "chairs_members": "routing_members",
+    "lea_members": "news_members",
 }
 
 
@@ -55,8 +61,8 @@ class NoticeKind:
 NOTICE_KINDS: dict[str, NoticeKind] = {
     k.id: k
     for k in (
-        NoticeKind("submitted", "a proposal was submitted", ("table_members", "chairs_members")),
-        NoticeKind("route_set", "the chairs' meeting set the route", ("leads", "table_chair")),
+        NoticeKind("submitted", "a proposal was submitted", ("table_members", "routing_members")),
+        NoticeKind("route_set", "the routing body set the route", ("leads", "table_chair")),
         NoticeKind("placed", "a proposal was placed on a meeting", ("body_members", "leads")),
         NoticeKind("agenda", "a meeting's agenda was published", ("body_members",), "REQUEST"),
         NoticeKind("meeting_changed", "a meeting moved", ("body_members",), "REQUEST"),
@@ -71,7 +77,7 @@ NOTICE_KINDS: dict[str, NoticeKind] = {
         NoticeKind("returned", "a proposal was sent back", ("leads", "table_chair")),
         NoticeKind("deferred", "a proposal was deferred", ("leads", "table_chair")),
         NoticeKind("withdrawn", "a proposal was withdrawn", ("leads", "table_chair")),
-        NoticeKind("oogo_news", "news from the OOGO for the LEA", ("lea_members",)),
+        NoticeKind("oogo_news", "news from the top meeting", ("news_members",)),
         # Never caused by an event: outbox.build_digests bundles a person's notices into it.
         NoticeKind("digest", "the daily digest for people with digest = true", ()),
     )
@@ -97,6 +103,7 @@ EVENT_KINDS: dict[str, tuple[str, ...]] = {
 
 
 def _check_groups(value: list[str]) -> list[str]:
+    value = [GROUP_ALIASES.get(group, group) for group in value]
     for group in value:
         if group not in GROUPS:
             close = difflib.get_close_matches(group, list(GROUPS), n=1)
@@ -216,4 +223,7 @@ def default_rules() -> dict[str, list[str]]:
 def rules_from_setting(value: str | None) -> dict[str, tuple[str, ...]]:
     """The stored ``notifications`` region setting (JSON), completed with the defaults."""
     stored: dict[str, Any] = json.loads(value) if value else {}
-    return {kind: tuple(stored.get(kind, spec.groups)) for kind, spec in NOTICE_KINDS.items()}
+    return {
+        kind: tuple(GROUP_ALIASES.get(g, g) for g in stored.get(kind, spec.groups))
+        for kind, spec in NOTICE_KINDS.items()
+    }

@@ -12,6 +12,7 @@ sent later tells what happened then; it is JSON-able and enough to render the ma
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -175,9 +176,9 @@ class _Part:
 _MEMBERS = "SELECT person_id AS pid, '' AS detail FROM body_member WHERE body_id = ?"
 _CHAIR = "SELECT chair_id AS pid, '' AS detail FROM body WHERE id = ?"
 _PERSON = "SELECT id AS pid, '' AS detail FROM person WHERE id = ?"
-_OF_KIND = (
+_OF_BODIES = (
     "SELECT bm.person_id AS pid, {detail} AS detail FROM body_member bm "
-    "JOIN body b ON b.id = bm.body_id WHERE b.kind = ? AND b.active = ?"
+    "JOIN body b ON b.id = bm.body_id WHERE b.id IN ({marks}) AND b.active = ?"
 )
 _REPRESENTATIVES = (
     "SELECT md.person_id AS pid, '' AS detail FROM mandate md JOIN proposal_party pp "
@@ -186,19 +187,28 @@ _REPRESENTATIVES = (
 )
 
 
-def _group(group: str, event: Event, facts: dict[str, Any], coordinator: str) -> _Part | None:
+def _of_bodies(bodies: Sequence[str], detail: str) -> _Part | None:
+    if not bodies:
+        return None
+    sql = _OF_BODIES.format(detail=detail, marks=", ".join("?" for _ in bodies))
+    return _Part(sql, (*bodies, True))
+
+
+def _group(group: str, event: Event, facts: dict[str, Any], region: RegionFacts) -> _Part | None:
     """The SELECT of one recipient group, or None if the event has nothing for it."""
     body, table = facts.get("body_id"), facts.get("table_id")
+    coordinator = region.coordinator
     if group in ("table_members", "body_members", "table_chair", "body_chair"):
         target = table if group.startswith("table") else body
         sql = _MEMBERS if group.endswith("members") else _CHAIR
         return _Part(sql, (target,)) if target else None
     if group == "coordinator":
         return _Part(_PERSON, (coordinator,))
-    if group == "chairs_members":
-        return _Part(_OF_KIND.format(detail="''"), ("chairs", True))
-    if group == "lea_members":
-        return _Part(_OF_KIND.format(detail="b.name"), ("lea", True))
+    if group == "routing_members":
+        routing = region.roles.routing_body
+        return _of_bodies([routing] if routing else [], "''")
+    if group == "news_members":
+        return _of_bodies(region.roles.news_bodies, "b.name")
     if group == "leads":
         leads = facts.get("leads") or []
         marks = ", ".join("?" for _ in leads)
@@ -218,11 +228,11 @@ def _people(
     rank = 100 * kind index + group index, so the first kind that names a person wins.
     The acting person comes along with rank -1 (their name is in the mails).
     """
-    coordinator = region_facts(tx).coordinator
+    region = region_facts(tx)
     parts = [(_ACTOR_RANK, _Part(_PERSON, (event.actor,)))]
     for k, (_kind, groups) in enumerate(wanted):
         for g, group in enumerate(groups):
-            part = _group(group, event, facts, coordinator)
+            part = _group(group, event, facts, region)
             if part is not None:
                 parts.append((100 * k + g, part))
     selects = [

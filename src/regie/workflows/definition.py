@@ -3,8 +3,14 @@
 A workflow says through which stages (bodies) a proposal of one purpose travels, which
 moves are allowed between them, and which outcomes the final step may record. Loading a
 file checks its shape (pydantic, unknown keys forbidden) and then its meaning (graph rules);
-the first problem found is raised as :class:`~regie.errors.WorkflowError` naming the file,
-the key path and what to change.
+the problems found are raised together as one :class:`~regie.errors.WorkflowError`, each
+naming the file, the key path and what to change.
+
+A stage's ``body`` names where it meets: the id of a body of the region, or a body kind
+(``table``, ``chairs``, …). Which bodies exist is the region's business: the region config
+checks that every stage of the workflows it uses finds its body
+(:mod:`regie.region_structure`). Regions may ship their own workflows; the ones in this
+package are the default (FoodValley's route: table, chairs' meeting, AO, OOGO).
 """
 
 from __future__ import annotations
@@ -19,14 +25,18 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 
 from regie.errors import UsageError, WorkflowError
 
 Purpose = Literal["information", "adoption", "advice"]
 PURPOSES: tuple[str, ...] = get_args(Purpose)
+# The kinds the built-in workflows use (a region's own workflows may name others).
 BODY_KINDS = ("table", "chairs", "ao", "oogo")
 _ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+_BODY_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+MIN_STAGES, MAX_STAGES = 2, 6
 
 Problem = tuple[str, str]  # (key path, problem)
 
@@ -145,7 +155,7 @@ class _LabelIn(_Frozen):
 
 class _StageIn(_Frozen):
     id: StrictStr = Field(pattern=_ID_PATTERN)
-    body: StrictStr
+    body: StrictStr = Field(pattern=_BODY_PATTERN)
     label: _LabelIn
 
 
@@ -176,7 +186,10 @@ class _WorkflowIn(_Frozen):
 
 _MESSAGES = {
     "missing": "required key is missing; add it",
-    "string_pattern_mismatch": "use lowercase letters, digits and '_', starting with a letter",
+    "string_pattern_mismatch": (
+        "use lowercase letters, digits and '_' (a body id may also have '-'), "
+        "starting with a letter"
+    ),
     "string_too_short": "must not be empty",
 }
 
@@ -227,15 +240,18 @@ _BACK = "a return must go to an earlier stage in [[stages]] order; advances go f
 def _check_stages(wf: Workflow) -> Iterator[Problem]:
     if not wf.stages:
         yield "stages", "there are no stages; add [[stages]] tables, the first is the start"
+    elif not MIN_STAGES <= len(wf.stages) <= MAX_STAGES:
+        yield (
+            "stages",
+            f"{len(wf.stages)} stages; a workflow has {MIN_STAGES} to {MAX_STAGES} stages "
+            "(the first is where proposals start, one of them takes the decision)",
+        )
     seen: dict[str, int] = {}
     for i, stage in enumerate(wf.stages):
         if stage.id in seen:
             again = f"also by stages[{seen[stage.id]}]; give every stage its own id"
             yield f"stages[{i}].id", f"stage id '{stage.id}' is used twice ({again})"
         seen[stage.id] = i
-        if stage.body not in BODY_KINDS:
-            kinds = ", ".join(BODY_KINDS)
-            yield f"stages.{stage.id}.body", f"unknown body '{stage.body}'; use one of: {kinds}"
 
 
 def _moves(wf: Workflow) -> dict[str, list[tuple[str, ...]]]:
@@ -314,11 +330,23 @@ def _check_default_route(wf: Workflow) -> Iterator[Problem]:
         yield "default_route", f"not a valid route ({problem}); {how}"
 
 
-def _first_problem(wf: Workflow) -> Problem | None:
-    # Lazy: a check only runs when all earlier ones passed, so it may rely on them.
-    checks = [_check_stages, _check_names, _check_repeats, _check_directions, _check_graph]
-    checks += [_check_outcomes, _check_default_route]
-    return next((problem for check in checks for problem in check(wf)), None)
+def meaning_problems(wf: Workflow) -> list[Problem]:
+    """Every problem of the workflow's meaning, in rounds: a round runs only when the
+    checks it relies on found nothing (directions need known stage names, the graph
+    check needs edges that go forward)."""
+    problems = [
+        *_check_stages(wf),
+        *(names := list(_check_names(wf))),
+        *_check_repeats(wf),
+        *_check_outcomes(wf),
+    ]
+    if problems and (names or not wf.stages):
+        return problems
+    directions = list(_check_directions(wf))
+    problems += directions + list(_check_default_route(wf))
+    if not directions:
+        problems += _check_graph(wf)
+    return problems
 
 
 def _parse_toml(text: str, source: str) -> dict[str, Any]:
@@ -346,12 +374,23 @@ def parse_workflow(text: str, source: str) -> Workflow:
     try:
         doc = _WorkflowIn.model_validate(data)
     except ValidationError as exc:
-        raise WorkflowError(source, *_shape_problem(exc.errors()[0], data)) from None
+        shapes = [_shape_problem(error, data) for error in exc.errors()]
+        raise WorkflowError.collect([(source, *problem) for problem in shapes]) from None
     workflow = _build(doc, text, source)
-    problem = _first_problem(workflow)
-    if problem is not None:
-        raise WorkflowError(source, *problem)
+    problems = meaning_problems(workflow)
+    if problems:
+        raise WorkflowError.collect([(source, *problem) for problem in problems])
     return workflow
+
+
+def parse_workflow_table(data: dict[str, Any], source: str) -> Workflow:
+    """A workflow written as a table inside another TOML file (a region config): kept as
+    the TOML text of that table, so it is stored and hashed like a workflow file."""
+    try:
+        text = tomli_w.dumps(data)
+    except (TypeError, ValueError) as exc:
+        raise WorkflowError(source, "", f"cannot be written as a workflow ({exc})") from None
+    return parse_workflow(text, source)
 
 
 def _decode(data: bytes, source: str) -> str:
