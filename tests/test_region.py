@@ -631,7 +631,7 @@ def test_a_body_id_wins_over_a_kind(tmp_path: Path, data: dict[str, Any]) -> Non
 def test_no_table(tmp_path: Path, data: dict[str, Any]) -> None:
     for ident in ("tafel-model", "tafel-monitor"):
         entry(data, "bodies", ident)["kind"] = "other"
-    check(tmp_path, data, "bodies", "no body of kind 'table'", 'add a [[bodies]] entry')
+    check(tmp_path, data, "bodies", "no body of kind 'table'", "add a [[bodies]] entry")
 
 
 def test_bodies_no_workflow_uses_are_not_required(tmp_path: Path, data: dict[str, Any]) -> None:
@@ -681,9 +681,7 @@ def test_two_leas_for_one_municipality(tmp_path: Path, data: dict[str, Any]) -> 
 def test_lea_needs_a_party(tmp_path: Path, data: dict[str, Any]) -> None:
     i = index(data, "bodies", "lea-ede")
     del data["bodies"][i]["party"]
-    check(
-        tmp_path, data, f"bodies[{i}].party", "of kind 'lea'", 'party = "<municipality id>"'
-    )
+    check(tmp_path, data, f"bodies[{i}].party", "of kind 'lea'", 'party = "<municipality id>"')
 
 
 def test_lea_party_must_be_a_municipality(tmp_path: Path, data: dict[str, Any]) -> None:

@@ -269,7 +269,9 @@ def test_init_with_a_bad_config_exits_2_and_creates_no_tables(tmp_path):
         ),
         encoding="utf-8",
     )
-    bad_too = CONFIG.read_text(encoding="utf-8").replace('email = "', 'email = "no-at-', 1)
+    bad_too = CONFIG.read_text(encoding="utf-8").replace(
+        'email = "mirjam.verhoef@foodvalley.example.org"', 'email = "mirjam"'
+    )
     db = tmp_path / "new.db"
     r = run(db, "init", "--config", str(bad))
     assert r.exit_code == 2 and r.stdout == ""
