@@ -306,8 +306,9 @@ def _one_body_per_party(region: Region) -> Iterator[Problem]:
                     region.source,
                     key,
                     (
-                        f"body '{body.id}' is of kind '{rule.body_kind}', which belongs to one party "
-                        f'(structure.one_body_per_party[{r}]); set party = "<{rule.party_kind} id>"'
+                        f"body '{body.id}' is of kind '{rule.body_kind}', which belongs to one "
+                        f"party (structure.one_body_per_party[{r}]); "
+                        f'set party = "<{rule.party_kind} id>"'
                     ),
                 )
             elif kinds.get(body.party) not in (None, rule.party_kind):
