@@ -236,9 +236,9 @@ def _stage_bodies(region: Region, own: set[str]) -> Iterator[Problem]:
                 f'with kind = "{kind}", {own_hint}'
             )
         else:
-            found = ", ".join(bodies_for(kind, pairs))
+            listed = ", ".join(bodies_for(kind, pairs))
             problem = (
-                f"{count} bodies of kind '{kind}' ({found}), and the {which} meet in one of "
+                f"{count} bodies of kind '{kind}' ({listed}), and the {which} meet in one of "
                 f"them; keep one of kind '{kind}' (give the others another kind), {own_hint}"
             )
         yield region.source, "bodies", problem
