@@ -15,7 +15,7 @@ import re
 import secrets
 import unicodedata
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC
 from email import base64mime
 from email.header import Header
 from email.headerregistry import Address, BaseHeader
@@ -25,21 +25,15 @@ from email.utils import format_datetime, parseaddr
 from functools import lru_cache
 from typing import Any
 
-from babel.dates import format_datetime as babel_datetime
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
 
-from regie.clock import AMSTERDAM
+from regie.dates import format_when
 from regie.engine.storage import Tx
 from regie.notifications import ics
 from regie.notifications.config import LANGUAGES, NOTICE_KINDS
 from regie.notifications.types import OutboxRow
 
 SUBJECT_MAX = 250
-_PATTERNS = {
-    "nl": ("EEEE d MMMM y, HH.mm 'uur'", "EEEE d MMMM y", "HH.mm 'uur'", "d MMMM y"),
-    "en": ("EEEE d MMMM y, HH:mm", "EEEE d MMMM y", "HH:mm", "d MMMM y"),
-}
-_LOCALES = {"nl": "nl_NL", "en": "en_GB"}
 LABELS: dict[str, dict[str, str]] = {
     "nl": {
         "information": "ter informatie",
@@ -113,26 +107,6 @@ def clean_header(value: object, limit: int = SUBJECT_MAX) -> str:
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text
-
-
-def _as_local(value: object) -> datetime:
-    at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(AMSTERDAM)
-
-
-def format_when(value: object, lang: str, part: int = 0) -> str:
-    """``dinsdag 13 oktober 2026, 14.00 uur`` / ``Tuesday 13 October 2026, 14:00``."""
-    if isinstance(value, str | datetime):  # the same meeting times recur in many notices
-        return _format_when(value, lang, part)
-    return _format_when.__wrapped__(value, lang, part)
-
-
-@lru_cache(maxsize=1024)
-def _format_when(value: object, lang: str, part: int) -> str:
-    lang = lang if lang in _PATTERNS else "nl"
-    return babel_datetime(
-        _as_local(value), _PATTERNS[lang][part], tzinfo=AMSTERDAM, locale=_LOCALES[lang]
-    )
 
 
 @lru_cache(maxsize=len(LANGUAGES))
