@@ -98,7 +98,11 @@ def init(env: Env, config_file: str, check_only: bool, as_json: bool) -> None:
     type=click.Choice(["information", "adoption", "advice"]),
     help="Why it goes up: information, adoption or advice.",
 )
-@click.option("--table", required=True, help="The table it starts at.")
+@click.option(
+    "--table",
+    default=None,
+    help="The table (body) it starts at; may be left out when the route starts at one body.",
+)
 @click.option(
     "--party",
     "parties",

@@ -16,7 +16,7 @@ def _stage_names(region: Region, wf: Workflow, lang: str) -> list[str]:
     names = []
     for stage in wf.stages:
         found = bodies_for(stage.body, pairs)
-        if stage.id != wf.start and len(found) == 1:
+        if len(found) == 1:
             names.append(region.body(found[0]).short)
         else:
             names.append(stage.label.get(lang) or stage.id)
