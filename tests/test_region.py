@@ -409,6 +409,11 @@ def test_unknown_timezone(tmp_path: Path, data: dict[str, Any]) -> None:
     check(tmp_path, data, "region.timezone", "unknown timezone 'Europe/Foodvalley'", "IANA")
 
 
+def test_another_timezone_is_refused_not_misread(tmp_path: Path, data: dict[str, Any]) -> None:
+    data["region"]["timezone"] = "Europe/London"
+    check(tmp_path, data, "region.timezone", "'Europe/London' is not supported yet")
+
+
 @pytest.mark.parametrize("days", [-1, 31])
 def test_deadline_working_days_out_of_range(
     tmp_path: Path, data: dict[str, Any], days: int

@@ -127,6 +127,13 @@ def _check_timezone(value: str) -> str:
         raise ValueError(
             f"unknown timezone {value!r}; use an IANA name such as 'Europe/Amsterdam'"
         ) from None
+    if value != DEFAULT_TIMEZONE:
+        # Meeting times, deadlines, mails and the CLI all read times in Dutch local time
+        # (with Dutch public holidays); another zone would be silently misread.
+        raise ValueError(
+            f"timezone {value!r} is not supported yet: regie keeps Dutch local time and "
+            f"public holidays; remove the key or write timezone = '{DEFAULT_TIMEZONE}'"
+        )
     return value
 
 
