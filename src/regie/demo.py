@@ -41,7 +41,9 @@ class Demo:
         self.clock = FixedClock(START)
         self.echo = echo
         self.coordinator = region.coordinator
-        self.oogo = region.body_of_kind("oogo")
+        top = region.roles.top_body
+        assert top is not None, "the demo's region names its top body in [structure]"
+        self.oogo = region.body(top)
         self.ids: list[str] = []
 
     def call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:

@@ -28,7 +28,12 @@ def stage_body(ch: Change, workflow: Workflow, proposal: ProposalRow, stage: str
     if stage == workflow.start:
         return proposal.table_id
     ref = workflow.stage(stage).body
-    found = bodies_for(ref, ((b.id, b.kind) for b in ch.facts.bodies.values()))
+    key = ("stage_body", ref)  # the bodies change only with `regie init` (new facts)
+    found = ch.facts.cache.get(key)
+    if found is None:
+        found = ch.facts.cache[key] = bodies_for(
+            ref, ((b.id, b.kind) for b in ch.facts.bodies.values())
+        )
     if len(found) != 1:
         raise UsageError(
             f"stage '{stage}' meets in '{ref}', which names {len(found)} active bodies of the "
