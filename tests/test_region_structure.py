@@ -140,3 +140,26 @@ def test_one_body_per_party_is_the_regions_rule(folder: Path) -> None:
     found = problems(folder)
     assert [key for _f, key, _p in found] == ["bodies[0].party", "bodies", "bodies"]
     assert "gemeente 'bergdorp' (parties[0]) has no body of kind 'werkgroep'" in found[1][2]
+
+
+def test_the_route_is_set_where_the_routing_body_meets(folder: Path) -> None:
+    edit(
+        folder / "workflows" / "adoption.toml", 'route_setter = "stuurgroep"', 'route_setter = "bo"'
+    )
+    [(file, key, problem)] = problems(folder)
+    assert (Path(file).name, key) == ("adoption.toml", "route_setter")
+    assert "stage 'bo', which meets in 'bo', but the routing body is 'stuurgroep'" in problem
+
+
+def test_route_setter_defaults_to_the_stage_after_the_start(folder: Path) -> None:
+    edit(folder / "workflows" / "adoption.toml", 'route_setter = "stuurgroep"\n', "")
+    assert load_region(folder / "region.toml").workflows["adoption"].route_setter == "stuurgroep"
+
+
+def test_a_broken_adoption_workflow_is_one_problem(folder: Path) -> None:
+    edit(
+        folder / "workflows" / "adoption.toml", "requires_mandate = true", 'requires_mandate = "ja"'
+    )
+    [(file, key, problem)] = problems(folder)
+    assert (Path(file).name, key) == ("adoption.toml", "requires_mandate")
+    assert problem.startswith("must be true or false")

@@ -221,7 +221,7 @@ INVALID = [
         "purpose not known",
         [('purpose = "adoption"', 'purpose = "decision"')],
         "purpose",
-        "Input should be 'information', 'adoption' or 'advice' (got 'decision')",
+        "must be one of: information, adoption, advice (got 'decision')",
     ),
     (
         "advance out of the final stage",
@@ -257,13 +257,13 @@ INVALID = [
         "edge with three stages",
         [('["chairs", "ao"], ["ao"', '["chairs", "ao", "oogo"], ["ao"')],
         "moves.advance[1]",
-        "Tuple should have at most 2 items",
+        'must be a pair; write it as ["from", "to"]',
     ),
     (
         "mandate as a string",
         [("requires_mandate = true", 'requires_mandate = "yes"')],
         "requires_mandate",
-        "Input should be a valid boolean (got 'yes')",
+        "must be true or false (without quotes) (got 'yes')",
     ),
     (
         "stage id with a capital",

@@ -274,9 +274,12 @@ def _roles(region: Region) -> Iterator[Problem]:
     for i, ref in enumerate(spec.news_to):
         if not bodies_for(ref, _pairs(region)):
             yield _unknown_body(region, f"structure.news_to[{i}]", ref)
+    yield from _route_setters(region)
     if spec.routing_chaired_by_coordinator:
         routing = resolve_roles(region).routing_body
-        if routing is None:
+        if routing is None and "adoption" not in region.workflows:
+            pass  # the adoption workflow did not load: that problem is reported already
+        elif routing is None:
             yield (
                 region.source,
                 "structure.routing_chaired_by_coordinator",
@@ -290,6 +293,25 @@ def _roles(region: Region) -> Iterator[Problem]:
                 f"the routing body '{routing}' must be chaired by the region coordinator "
                 f"'{region.coordinator}' (structure.routing_chaired_by_coordinator); set "
                 f'chair = "{region.coordinator}" or change region.coordinator',
+            )
+
+
+def _route_setters(region: Region) -> Iterator[Problem]:
+    """Where a workflow lets the route be set, the routing body meets (seed 002: the
+    chairs' meeting decides the routes)."""
+    routing = region.structure.routing_body
+    if routing not in {body.id for body in region.bodies}:
+        return  # none, or unknown: reported by _roles
+    for purpose, wf in region.workflows.items():
+        setter = _stage_body(region, wf, wf.route_setter)
+        if setter is not None and setter != routing:
+            where = wf.source if purpose in region.own_workflows else region.source
+            key = "route_setter" if purpose in region.own_workflows else "structure.routing_body"
+            yield where, key, (
+                f"the {purpose} workflow lets the route be set at stage '{wf.route_setter}', "
+                f"which meets in '{setter}', but the routing body is '{routing}'; set "
+                f"route_setter to the stage that meets in '{routing}', or routing_body = "
+                f'"{setter}"'
             )
 
 

@@ -71,7 +71,7 @@ class Workflow(_Frozen):
     final: str
     advance: list[tuple[str, str]]
     default_route: list[str]
-    route_setter: str = "chairs"
+    route_setter: str  # the stage at which the routing body may set another route
     returns: list[tuple[str, str]]
     defer: list[str]
     withdraw: list[str]
@@ -176,7 +176,7 @@ class _WorkflowIn(_Frozen):
     purpose: Purpose
     label: _LabelIn
     final: StrictStr
-    route_setter: StrictStr = "chairs"
+    route_setter: StrictStr | None = None  # default: the stage after the start
     requires_mandate: StrictBool
     default_route: list[StrictStr]
     stages: list[_StageIn]
@@ -191,6 +191,15 @@ _MESSAGES = {
         "starting with a letter"
     ),
     "string_too_short": "must not be empty",
+    "string_type": 'must be text; put it in quotes: "..."',
+    "bool_type": "must be true or false (without quotes)",
+    "list_type": 'must be a list; write it as ["...", "..."]',
+    "tuple_type": 'must be a pair; write it as ["from", "to"]',
+    "too_short": 'must be a pair; write it as ["from", "to"]',
+    "too_long": 'must be a pair; write it as ["from", "to"]',
+    "model_type": "must be a table; write it as [name] or { key = ... }",
+    "dict_type": "must be a table; write it as [name] or { key = ... }",
+    "literal_error": "must be one of: information, adoption, advice",
 }
 
 
@@ -227,6 +236,8 @@ def _shape_problem(error: Any, data: Any) -> Problem:
         allowed = ", ".join(_table_model(loc[:-1]).model_fields)
         return key, f"unknown key '{loc[-1]}'; allowed keys here: {allowed}"
     problem = _MESSAGES.get(error["type"], error["msg"])
+    if error["type"] == "missing" and loc and isinstance(loc[-1], int):  # a short pair
+        problem = _MESSAGES["tuple_type"]
     if error["type"] != "missing":
         got = repr(error["input"])
         problem += f" (got {got[:60] + '...' if len(got) > 60 else got})"
@@ -365,6 +376,9 @@ def _parse_toml(text: str, source: str) -> dict[str, Any]:
 def _build(doc: _WorkflowIn, text: str, source: str) -> Workflow:
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     fields = doc.model_dump(exclude={"moves"}) | doc.moves.model_dump()
+    if fields["route_setter"] is None:
+        stages = [stage.id for stage in doc.stages]
+        fields["route_setter"] = stages[1] if len(stages) > 1 else (stages or [""])[0]
     return Workflow.model_validate({**fields, "source": source, "text": text, "digest": digest})
 
 
