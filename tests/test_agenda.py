@@ -201,7 +201,8 @@ def test_news_from_the_oogo_goes_to_every_lea(world: Any) -> None:
     result = world.call(agenda.oogo_news, meeting_id=meeting)
     assert (result.decisions, result.bodies) == (1, 8)
     found = notices(world, "oogo_news")
-    assert {n.context["lea"] for n in found} == {b.name for b in world.region.bodies_of_kind("lea")}
+    leas = {b.name for b in world.region.bodies_of_kind("lea")}
+    assert {n.context["news_body"] for n in found} == leas
     msg = mail(next(n for n in found if n.person_id == "ingrid-schouten"))
     text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert msg["Subject"].startswith("Nieuws uit het OOGO van ")
@@ -223,15 +224,27 @@ def test_news_needs_a_held_meeting_with_decisions(world: Any) -> None:
 
 
 def _cli(world: Any, *args: str, now: str = "2026-11-23T10:00") -> Any:
-    env = {"REGIE_DB": None, "REGIE_USER": "coordinator", "REGIE_NOW": now, "REGIE_DEBUG": None}
+    env = {
+        "REGIE_DB": None,
+        "REGIE_USER": "coordinator",
+        "REGIE_NOW": now,
+        "REGIE_DEBUG": None,
+        "REGIE_LANG": None,
+    }
     return CliRunner().invoke(cli, ["--db", str(world.path), *args], env=env)
 
 
 def test_cli_publish_and_news(world: Any) -> None:
     world.db.dispose()
-    res = _cli(world, "publish", AO_MEETING)
+    res = _cli(world, "--lang", "en", "publish", AO_MEETING)
     assert res.exit_code == 0, res.output
-    assert f"{AO_MEETING}: agenda published to the members of ao (no items)" in res.output
+    assert res.stdout.startswith(
+        "Agenda of Ambtelijk overleg jeugd en onderwijs on Thursday 10 December 2026, 09:30 "
+        f"({AO_MEETING}) published to the members, no items; "
+    )
+    res = _cli(world, "publish", AO_MEETING)  # the region's language: Dutch
+    assert res.exit_code == 0, res.output
+    assert f"({AO_MEETING}) opnieuw gepubliceerd voor de leden" in res.stdout
     res = _cli(world, "publish", AO_MEETING, "--as", "liam-brennan")
     assert res.exit_code == 1 and "may not publish" in res.output
     res = _cli(world, "news", "oogo-2026-12-16")

@@ -182,7 +182,8 @@ def test_oogo_news_goes_to_every_lea_member_once(world: Any) -> None:
     lea_members = set().union(*(set(b.members) for b in world.region.bodies_of_kind("lea")))
     assert by_kind(found) == {"oogo_news": lea_members}
     koen = next(n for n in found if n.person_id == "koen-smit")
-    assert koen.context["lea"] == "LEA Ede"
+    assert koen.context["news_body"] == "LEA Ede"
+    assert "lea" not in koen.context
     assert koen.context["payload"]["decisions"][0]["proposal"] == pid
 
 

@@ -18,6 +18,7 @@ class Party(SQLModel, table=True):
     id: str = Field(primary_key=True)
     name: str
     kind: str
+    short_name: str | None = None  # in lists in mails ("SWV PO"); else the name
 
 
 class Person(SQLModel, table=True):
@@ -38,6 +39,7 @@ class Body(SQLModel, table=True):
     deadline_working_days: int = 5
     party_id: str | None = Field(default=None, foreign_key="party.id")
     active: bool = True
+    short_name: str | None = None  # in mails ("OOGO"); else the name
 
 
 class BodyMember(SQLModel, table=True):

@@ -117,7 +117,9 @@ def _settings(session: Session, region: Region) -> None:
 
 def _parties_people(session: Session, region: Region, report: InitReport) -> None:
     for party in region.parties:
-        session.merge(m.Party(id=party.id, name=party.name, kind=party.kind))
+        session.merge(
+            m.Party(id=party.id, name=party.name, kind=party.kind, short_name=party.short_name)
+        )
     session.flush()
     seen = set()
     for person in region.people:
@@ -153,6 +155,7 @@ def _bodies(session: Session, region: Region, report: InitReport) -> None:
                 deadline_working_days=body.deadline_working_days,
                 party_id=body.party,
                 active=True,
+                short_name=body.short_name,
             )
         )
     for old in session.exec(select(m.Body)).all():

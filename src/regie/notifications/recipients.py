@@ -6,7 +6,9 @@ query each), then every recipient group in one UNION query. A person gets one no
 per event, of the first kind whose groups include them (see ``EVENT_KINDS``).
 
 The notice's context holds the facts as they were when the event happened, so a mail
-sent later tells what happened then; it is JSON-able and enough to render the mail.
+sent later tells what happened then; it is JSON-able and enough to render the mail,
+including the region's words for it (:mod:`regie.notifications.words`, cached per config
+generation: no query on the hot path).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from regie.engine.changes import RegionFacts, region_facts
 from regie.engine.storage import Tx, as_datetime
 from regie.notifications.config import EVENT_KINDS, rules_from_setting
 from regie.notifications.types import Notice
+from regie.notifications.words import context_words
 
 _RULES_KEY = "regie_notify_rules"
 _ACTOR_RANK = -1  # the actor's row only gives their name; it is not a recipient
@@ -52,7 +55,7 @@ def notices_for_event(tx: Tx, event: Event) -> list[Notice]:
         kind = wanted[rank // 100][0]
         context = {**base, "recipient_name": name}
         if detail:
-            context["lea"] = detail
+            context["news_body"] = detail  # the recipient's body that gets the news
         notices.append(
             Notice(
                 kind=kind,
@@ -102,7 +105,7 @@ def _facts(tx: Tx, event: Event) -> dict[str, Any]:
 def _proposal_facts(tx: Tx, proposal_id: str) -> dict[str, Any]:
     row = tx.one(
         "SELECT p.title, p.purpose, p.summary, p.documents, p.table_id, b.name, b.chair_id, "
-        "p.admin_lead, p.official_lead, p.stage, p.state FROM proposal p "
+        "p.admin_lead, p.official_lead, p.stage, p.state, p.workflow_digest FROM proposal p "
         "JOIN body b ON b.id = p.table_id WHERE p.id = ?",
         (proposal_id,),
     )
@@ -120,6 +123,7 @@ def _proposal_facts(tx: Tx, proposal_id: str) -> dict[str, Any]:
         "leads": [lead for lead in (row[7], row[8]) if lead],
         "stage": row[9],
         "state": row[10],
+        "workflow_digest": row[11],
     }
 
 
@@ -148,8 +152,10 @@ def _meeting_facts(tx: Tx, meeting_id: str) -> dict[str, Any]:
 
 
 def _context(tx: Tx, event: Event, facts: dict[str, Any]) -> dict[str, Any]:
-    """What the templates see: facts at event time plus the event's own payload."""
-    context = {k: v for k, v in facts.items() if k not in ("table_chair", "body_chair")}
+    """What the templates see: facts at event time, the event's own payload and the
+    region's words for them."""
+    hidden = ("table_chair", "body_chair", "workflow_digest")
+    context = {k: v for k, v in facts.items() if k not in hidden}
     context.update(
         {
             "event_id": event.id,
@@ -161,6 +167,7 @@ def _context(tx: Tx, event: Event, facts: dict[str, Any]) -> dict[str, Any]:
             "payload": event.payload,
         }
     )
+    context.update(context_words(tx, digest=facts.get("workflow_digest"), payload=event.payload))
     return context
 
 

@@ -2,6 +2,8 @@
 
 Every notice kind (:data:`~regie.notifications.config.NOTICE_KINDS`) has ``<kind>.txt``
 (with a ``subject`` block) and ``<kind>.html`` in ``templates/nl`` and ``templates/en``.
+The region's words (stages, outcomes, the bodies that play a role, party names) come from
+the row's context through the filters of :mod:`regie.notifications.words`.
 The message is multipart/alternative (text, then HTML), plus a calendar invite for the
 kinds that carry one. Header values are sanitised here: control characters (CR, LF,
 …) never reach a header, so a title can not inject one; non-ASCII is encoded by the
@@ -29,72 +31,11 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select
 
 from regie.dates import format_when
 from regie.engine.storage import Tx
-from regie.notifications import ics
+from regie.notifications import ics, words
 from regie.notifications.config import LANGUAGES, NOTICE_KINDS
 from regie.notifications.types import OutboxRow
 
 SUBJECT_MAX = 250
-LABELS: dict[str, dict[str, str]] = {
-    "nl": {
-        "information": "ter informatie",
-        "adoption": "ter vaststelling",
-        "advice": "ter advisering (OOGO)",
-        "table": "tafel",
-        "chairs": "voorzittersoverleg",
-        "ao": "ambtelijk overleg",
-        "oogo": "OOGO",
-        "adopted": "vastgesteld",
-        "rejected": "niet vastgesteld",
-        "noted": "voor kennisgeving aangenomen",
-        "advice_given": "advies gegeven",
-    },
-    "en": {
-        "information": "for information",
-        "adoption": "for adoption",
-        "advice": "for advice (OOGO)",
-        "table": "table",
-        "chairs": "chairs' meeting",
-        "ao": "civil servants' meeting",
-        "oogo": "OOGO",
-        "adopted": "adopted",
-        "rejected": "rejected",
-        "noted": "noted",
-        "advice_given": "advice given",
-    },
-}
-# What each notice kind is called in a daily digest.
-KIND_NAMES: dict[str, dict[str, str]] = {
-    "nl": {
-        "submitted": "ingediend",
-        "route_set": "route vastgesteld",
-        "placed": "geagendeerd",
-        "agenda": "agenda gepubliceerd",
-        "meeting_changed": "vergadering verplaatst",
-        "meeting_cancelled": "vergadering afgelast",
-        "decision_recorded": "besluit vastgelegd",
-        "decision_amended": "besluittekst gewijzigd",
-        "decision_final": "besluit bevestigd",
-        "returned": "teruggestuurd",
-        "deferred": "uitgesteld",
-        "withdrawn": "ingetrokken",
-        "oogo_news": "nieuws uit het OOGO",
-    },
-    "en": {
-        "submitted": "submitted",
-        "route_set": "route set",
-        "placed": "placed on an agenda",
-        "agenda": "agenda published",
-        "meeting_changed": "meeting moved",
-        "meeting_cancelled": "meeting cancelled",
-        "decision_recorded": "decision recorded",
-        "decision_amended": "decision text amended",
-        "decision_final": "decision confirmed",
-        "returned": "sent back",
-        "deferred": "deferred",
-        "withdrawn": "withdrawn",
-        "oogo_news": "news from the OOGO",
-    },
-}
 # Characters that never go into a header: controls (CR, LF, TAB, NUL, …), line and
 # paragraph separators, and bidi overrides (they make a subject read differently).
 _UNSAFE = re.compile("[\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -124,8 +65,7 @@ def environment(lang: str) -> Environment:
     env.filters["day"] = lambda v: format_when(v, lang, 1)
     env.filters["time"] = lambda v: format_when(v, lang, 2)
     env.filters["date"] = lambda v: format_when(v, lang, 3)
-    env.filters["kind_name"] = lambda v: KIND_NAMES[lang].get(str(v), str(v))
-    env.filters["label"] = lambda v: LABELS[lang].get(str(v), str(v))
+    words.install(env, lang)  # label, role, parties, kind_name, upfirst
     return env
 
 
@@ -137,7 +77,7 @@ def templates(kind: str, lang: str) -> tuple[Template, Template]:
 def render_parts(kind: str, lang: str, context: dict[str, Any]) -> tuple[str, str, str]:
     """(subject, text, html) of one notice."""
     text_t, html_t = templates(kind, lang)
-    values = {**context, "lang": lang, "kind": kind}
+    values = {**words.compat(context), "lang": lang, "kind": kind}
     return render_block(text_t, "subject", values), text_t.render(values), html_t.render(values)
 
 
@@ -206,7 +146,11 @@ def _scrub(value: Any) -> Any:
 
 def _render_notice(row: OutboxRow, sender_address: str) -> EmailMessage:
     lang = row.language if row.language in LANGUAGES else "nl"
-    context = {**row.context, "recipient_email": row.email, "recipient_id": row.person_id}
+    context = {
+        **words.compat(row.context),
+        "recipient_email": row.email,
+        "recipient_id": row.person_id,
+    }
     context.setdefault("recipient_name", row.email)
     text_t, html_t = templates(row.kind, lang)
     values = {**context, "lang": lang, "kind": row.kind}
