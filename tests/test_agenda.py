@@ -93,7 +93,8 @@ def test_publish_sends_agenda_and_invite_to_every_member(world: Any) -> None:
     )
     body = liam.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert pid in body and "Dashboard jeugd" in body and "for adoption" in body
-    assert "Gemeente Ede" in body and "https://d.example.org/x.pdf" in body
+    assert "Gemeente Ede" not in body and "Ede, SWV VO" in body
+    assert "https://d.example.org/x.pdf" in body
     nl = mail(next(n for n in found if n.language == "nl"))
     assert "dinsdag 8 december 2026, 09.30 uur" in nl.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     cal = invite(nl)

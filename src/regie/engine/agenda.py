@@ -63,7 +63,8 @@ def agenda_items(ch: Change, meeting_id: str) -> list[dict[str, Any]]:
     )
     parties: dict[str, list[str]] = {}
     for proposal_id, name in ch.tx.all(
-        "SELECT pp.proposal_id, pa.name FROM proposal_party pp JOIN party pa "
+        "SELECT pp.proposal_id, COALESCE(pa.short_name, pa.name) FROM proposal_party pp "
+        "JOIN party pa "
         "ON pa.id = pp.party_id JOIN proposal p ON p.id = pp.proposal_id "
         f"WHERE p.meeting_id = ? AND {_OPEN} ORDER BY pa.name",
         (meeting_id,),
