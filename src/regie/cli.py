@@ -6,21 +6,25 @@ from typing import Any
 
 import click
 
-from regie import cli_admin, cli_agenda, cli_mail, cli_read
+from regie import cli_admin, cli_agenda, cli_mail, cli_read, labels
+from regie import cli_words as w
 from regie.cli_support import (
     Env,
     RegieGroup,
-    acting_person,
     as_option,
     emit_json,
     json_option,
+    lang_option,
     meeting_option,
     pass_env,
+    reader,
     say,
     service,
 )
-from regie.engine import attendance, decisions, moves
+from regie.engine import attendance, decisions, moves, queries
 from regie.engine.moves import MoveResult
+
+PLACING = ("submitted", "advanced", "returned", "deferred")  # moves that name a meeting
 
 
 @click.group(cls=RegieGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,20 +34,32 @@ from regie.engine.moves import MoveResult
     metavar="URL|PATH",
     help="Database: SQLAlchemy URL or SQLite file (env REGIE_DB; default ./regie.db).",
 )
+@lang_option
 @click.version_option(package_name="regie")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None) -> None:
+def cli(ctx: click.Context, db: str | None, lang: str | None) -> None:
     """regie routes policy proposals through the region's tables, the chairs' meeting,
     the AO and the OOGO, and keeps a tamper-evident record of every step."""
-    env = Env(db)
+    env = Env(db, lang.lower() if lang else None)
     ctx.obj = env
     ctx.call_on_close(env.close)
 
 
-def _print_move(r: MoveResult) -> None:
-    where = f" on {r.meeting_id} ({r.as_dict()['meeting_starts_at']})" if r.meeting_id else ""
-    late = " [document deadline passed: chosen by hand]" if r.late else ""
-    say(f"{r.proposal_id} {r.action}: state {r.state}{where}{late}")
+def _words(env: Env, **kwargs: Any) -> dict[str, Any]:
+    """The words to tell what a change did (read after it was committed)."""
+    return dict(reader(env, queries.vocabulary, lang=env.lang, **kwargs))
+
+
+def _print_move(env: Env, r: MoveResult) -> None:
+    v = _words(env, proposal_id=r.proposal_id, meeting_id=r.meeting_id)
+    lang, action = env.lang, labels.action(r.action, env.lang)
+    if r.meeting_id and r.action in PLACING:
+        text = w.line(lang, r.action, pid=r.proposal_id, **w.meeting(lang, v["meeting"]))
+    else:
+        text = w.line(lang, "moved", pid=r.proposal_id, action=action)
+        state = w.word(v["words"], "state", r.state)
+        text += w.line(lang, "now", state=state) if state != action else ""
+    say(text + (w.line(lang, "late") if r.late else ""))
 
 
 @cli.command()
@@ -120,8 +136,8 @@ def init(env: Env, config_file: str, check_only: bool, as_json: bool) -> None:
 @pass_env
 def submit(env: Env, as_: str | None, **kwargs: Any) -> None:
     """Submit a new proposal to a table."""
-    r = service(env, moves.submit, actor=acting_person(as_), **kwargs)
-    _print_move(r)
+    r = service(env, moves.submit, actor=env.acting(as_), **kwargs)
+    _print_move(env, r)
 
 
 @cli.command()
@@ -132,9 +148,11 @@ def submit(env: Env, as_: str | None, **kwargs: Any) -> None:
 def route(env: Env, proposal: str, stages: tuple[str, ...], as_: str | None) -> None:
     """Set a proposal's route (chairs' meeting), e.g. `route P-2026-001 table chairs oogo`."""
     r = service(
-        env, moves.set_route, actor=acting_person(as_), proposal_id=proposal, route=list(stages)
+        env, moves.set_route, actor=env.acting(as_), proposal_id=proposal, route=list(stages)
     )
-    say(f"{r.proposal_id}: route set to {' -> '.join(stages)}")
+    v = _words(env, proposal_id=r.proposal_id)
+    route = " → ".join(w.word(v["words"], "stage", s) for s in stages)
+    say(w.line(env.lang, "route_set", pid=r.proposal_id, route=route))
 
 
 @cli.command()
@@ -145,7 +163,8 @@ def route(env: Env, proposal: str, stages: tuple[str, ...], as_: str | None) -> 
 def advance(env: Env, proposal: str, meeting: str | None, as_: str | None) -> None:
     """Move a proposal to the next stage of its route."""
     _print_move(
-        service(env, moves.advance, actor=acting_person(as_), proposal_id=proposal, meeting=meeting)
+        env,
+        service(env, moves.advance, actor=env.acting(as_), proposal_id=proposal, meeting=meeting),
     )
 
 
@@ -161,15 +180,16 @@ def return_cmd(
 ) -> None:
     """Send a proposal back to an earlier stage."""
     _print_move(
+        env,
         service(
             env,
             moves.return_,
-            actor=acting_person(as_),
+            actor=env.acting(as_),
             proposal_id=proposal,
             to=to,
             reason=reason,
             meeting=meeting,
-        )
+        ),
     )
 
 
@@ -182,14 +202,15 @@ def return_cmd(
 def defer(env: Env, proposal: str, reason: str, meeting: str | None, as_: str | None) -> None:
     """Move a proposal to the next meeting of the same body."""
     _print_move(
+        env,
         service(
             env,
             moves.defer,
-            actor=acting_person(as_),
+            actor=env.acting(as_),
             proposal_id=proposal,
             reason=reason,
             meeting=meeting,
-        )
+        ),
     )
 
 
@@ -201,7 +222,8 @@ def defer(env: Env, proposal: str, reason: str, meeting: str | None, as_: str | 
 def withdraw(env: Env, proposal: str, reason: str, as_: str | None) -> None:
     """Withdraw a proposal for good."""
     _print_move(
-        service(env, moves.withdraw, actor=acting_person(as_), proposal_id=proposal, reason=reason)
+        env,
+        service(env, moves.withdraw, actor=env.acting(as_), proposal_id=proposal, reason=reason),
     )
 
 
@@ -233,7 +255,7 @@ def attend(
     as_: str | None,
 ) -> None:
     """Record attendance at a meeting: present, absent, substitute, or a prior position."""
-    actor = acting_person(as_)
+    actor = env.acting(as_)
     if item:
         r = service(
             env,
@@ -244,7 +266,17 @@ def attend(
             person=person,
             position=position,
         )
-        say(f"{meeting}: prior position of {r.party_id} on {item} recorded")
+        v = _words(env, meeting_id=meeting, parties=[r.party_id])
+        party = v["parties"].get(r.party_id, r.party_id)
+        say(
+            w.line(
+                env.lang,
+                "prior_position",
+                party=party,
+                pid=item,
+                **w.meeting(env.lang, v["meeting"]),
+            )
+        )
         return
     if substitute_for:
         status = "substitute"
@@ -261,8 +293,18 @@ def attend(
         status=status,
         substitute_for=substitute_for,
     )
-    extra = f" for {substitute_for}" if substitute_for else ""
-    say(f"{meeting}: {person} ({r.party_id}) {r.status}{extra}")
+    v = _words(env, meeting_id=meeting, people=[person, substitute_for or ""], parties=[r.party_id])
+    names = v["people"]
+    say(
+        w.line(
+            env.lang,
+            r.status,
+            person=names.get(person, person),
+            party=v["parties"].get(r.party_id, r.party_id),
+            absent=names.get(substitute_for or "", substitute_for),
+            **w.meeting(env.lang, v["meeting"]),
+        )
+    )
 
 
 @cli.command()
@@ -283,14 +325,25 @@ def decide(
     r = service(
         env,
         decisions.decide,
-        actor=acting_person(as_),
+        actor=env.acting(as_),
         proposal_id=proposal,
         outcome=outcome,
         text=text,
         override=override,
     )
-    note = f" (override for {', '.join(r.uncovered)}: {r.override})" if r.uncovered else ""
-    say(f"{r.proposal_id}: {r.outcome} recorded at {r.meeting_id}, awaiting confirmation{note}")
+    v = _words(env, proposal_id=r.proposal_id, meeting_id=r.meeting_id, parties=r.uncovered)
+    text = w.line(
+        env.lang,
+        "decided",
+        pid=r.proposal_id,
+        outcome=w.word(v["words"], "outcome", r.outcome),
+        state=w.word(v["words"], "state", r.state),
+        **w.meeting(env.lang, v["meeting"]),
+    )
+    if r.uncovered:
+        parties = ", ".join(v["parties"].get(p, p) for p in r.uncovered)
+        text += w.line(env.lang, "override", parties=parties, reason=r.override)
+    say(text)
 
 
 @cli.command()
@@ -308,14 +361,21 @@ def confirm(env: Env, proposal: str, amend_text: str | None, as_: str | None) ->
     r = service(
         env,
         decisions.confirm,
-        actor=acting_person(as_),
+        actor=env.acting(as_),
         proposal_id=proposal,
         amend_text=amend_text,
     )
-    if amend_text is not None:
-        say(f"{r.proposal_id}: decision text amended (version {r.version}), awaiting confirmation")
-    else:
-        say(f"{r.proposal_id}: decision confirmed ({r.outcome}, version {r.version})")
+    words = _words(env, proposal_id=r.proposal_id)["words"]
+    say(
+        w.line(
+            env.lang,
+            "amended" if amend_text is not None else "confirmed",
+            pid=r.proposal_id,
+            version=r.version,
+            outcome=w.word(words, "outcome", r.outcome),
+            state=w.word(words, "state", r.state),
+        )
+    )
 
 
 for _command in [*cli_read.COMMANDS, *cli_mail.COMMANDS, *cli_agenda.COMMANDS, *cli_admin.COMMANDS]:

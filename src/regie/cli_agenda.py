@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from regie.cli_support import Env, acting_person, as_option, pass_env, say, service
-from regie.engine import agenda
+from regie import cli_words as w
+from regie.cli_support import Env, as_option, pass_env, reader, say, service
+from regie.engine import agenda, queries
 
 
 @click.command()
@@ -14,12 +15,15 @@ from regie.engine import agenda
 @pass_env
 def publish(env: Env, meeting: str, as_: str | None) -> None:
     """Publish MEETING's agenda: every member gets it by e-mail with a calendar invite."""
-    r = service(env, agenda.publish_agenda, actor=acting_person(as_), meeting_id=meeting)
-    again = " again (calendar update)" if r.republished else ""
-    items = f"{r.items} item{'s' if r.items != 1 else ''}" if r.items else "no items"
+    r = service(env, agenda.publish_agenda, actor=env.acting(as_), meeting_id=meeting)
+    v = reader(env, queries.vocabulary, lang=env.lang, meeting_id=r.meeting_id)
     say(
-        f"{r.meeting_id}: agenda published{again} to the members of {r.body_id} ({items}); "
-        "the mails go out with 'regie send'"
+        w.line(
+            env.lang,
+            "republished" if r.republished else "published",
+            items=w.count(env.lang, "items", r.items),
+            **w.meeting(env.lang, v["meeting"]),
+        )
     )
 
 
@@ -29,11 +33,16 @@ def publish(env: Env, meeting: str, as_: str | None) -> None:
 @pass_env
 def news(env: Env, meeting: str, as_: str | None) -> None:
     """After an OOGO MEETING: send its decisions to every LEA ("news from the OOGO")."""
-    r = service(env, agenda.oogo_news, actor=acting_person(as_), meeting_id=meeting)
+    r = service(env, agenda.oogo_news, actor=env.acting(as_), meeting_id=meeting)
+    v = reader(env, queries.vocabulary, lang=env.lang, meeting_id=r.meeting_id)
     say(
-        f"{r.meeting_id}: news from the OOGO ({r.decisions} decision"
-        f"{'s' if r.decisions != 1 else ''}) queued for the members of {r.bodies} bodies; "
-        "the mails go out with 'regie send'"
+        w.line(
+            env.lang,
+            "news",
+            decisions=w.count(env.lang, "decisions", r.decisions),
+            bodies=w.count(env.lang, "bodies", r.bodies),
+            **w.meeting(env.lang, v["meeting"]),
+        )
     )
 
 

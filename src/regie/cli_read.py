@@ -7,6 +7,8 @@ from typing import Any
 import click
 from rich.progress import Progress
 
+from regie import cli_words as w
+from regie import labels
 from regie.cli_support import (
     Env,
     RegieClickError,
@@ -22,33 +24,47 @@ from regie.clock import to_utc_naive
 from regie.engine import audit, queries
 
 
-def _when(iso: str | None) -> str:
-    """ISO time with offset -> '2026-12-08 09:30' (local time) for tables."""
-    return iso[:16].replace("T", " ") if iso else ""
-
-
 @click.command()
 @click.argument("proposal")
 @json_option
 @pass_env
 def show(env: Env, proposal: str, as_json: bool) -> None:
     """Show one proposal: route, state, meeting, decisions, allowed moves."""
-    p = reader(env, queries.show_proposal, proposal_id=proposal)
+    p = reader(env, queries.show_proposal, proposal_id=proposal, lang=env.lang)
     if as_json:
         emit_json(p)
         return
-    say(f"{p['id']}  {p['title']}")
-    say(f"  purpose {p['purpose']}, table {p['table']}, parties {', '.join(p['parties'])}")
-    say(f"  route   {' -> '.join(p['route'])}")
-    say(f"  state   {p['state']} (stage {p['stage']})")
+    lang = env.lang
+    names = w.headers(lang, "show")
+    state = p["state_label"]
+    if p["state"] != p["stage"]:
+        state += f" ({p['stage_label']})"
+    fields = [
+        (names[0], p["purpose_label"]),
+        (names[1], p["table_name"]),
+        (names[2], ", ".join(p["party_names"].get(x, x) for x in p["parties"])),
+        (names[3], " → ".join(p["route_labels"])),
+        (names[4], state),
+    ]
     if p["meeting"]:
-        say(f"  meeting {p['meeting']} at {_when(p['meeting_starts_at'])}")
+        where = _meeting(lang, p["meeting"], p["meeting_body_name"], p["meeting_starts_at"])
+        fields.append((names[5], where))
     for d in p["decisions"]:
-        status = (
-            f"confirmed by {d['confirmed_by']}" if d["confirmed_by"] else "awaiting confirmation"
-        )
-        say(f"  decision v{d['version']}: {d['outcome']}: {d['text']} ({status})")
-    say(f"  moves   {', '.join(p['moves_allowed']) or 'none'}")
+        fields.append((names[6].format(version=d["version"]), _decision(lang, d)))
+    fields.append((names[7], w.moves(lang, p["moves"])))
+    width = max(len(name) for name, _ in fields)
+    say(f"{p['id']}  {p['title']}")
+    for name, value in fields:
+        say(f"  {name.ljust(width)}  {value}")
+
+
+def _decision(lang: str, d: dict[str, Any]) -> str:
+    status = (
+        w.line(lang, "confirmed_by", person=d["confirmed_by"])
+        if d["confirmed_by"]
+        else labels.STATES[lang]["awaiting_confirmation"]
+    )
+    return " – ".join(x for x in (d["outcome_label"], d["text"], status) if x)
 
 
 @click.command(name="list")
@@ -65,25 +81,32 @@ def show(env: Env, proposal: str, as_json: bool) -> None:
 @pass_env
 def list_cmd(env: Env, as_json: bool, **filters: Any) -> None:
     """List proposals, optionally filtered."""
-    rows = reader(env, queries.list_proposals, **filters)
+    rows = reader(env, queries.list_proposals, lang=env.lang, **filters)
     if as_json:
         emit_json(rows)
         return
     table(
-        "Proposals",
-        ["id", "title", "purpose", "state", "meeting", "when"],
+        w.title(env.lang, "list"),
+        w.headers(env.lang, "list"),
         [
             (
                 r["id"],
                 r["title"],
-                r["purpose"],
-                r["state"],
-                r["meeting"],
-                _when(r["meeting_starts_at"]),
+                r["purpose_label"],
+                r["state_label"],
+                _meeting(env.lang, r["meeting"], r["body_name"], r["meeting_starts_at"]),
             )
             for r in rows
         ],
     )
+
+
+def _meeting(lang: str, meeting: str | None, body_name: str | None, starts_at: str | None) -> str:
+    """``Tafel Model…, dinsdag 8 december 2026, 09.30 uur (tafel-model-2026-12-08)``."""
+    if not meeting:
+        return ""
+    brief = {"id": meeting, "body_name": body_name or meeting, "starts_at": starts_at}
+    return w.line(lang, "meeting", **w.meeting(lang, brief))
 
 
 @click.command()
@@ -101,14 +124,24 @@ def meetings(env: Env, body: str | None, include_past: bool, limit: int, as_json
         body=body,
         include_past=include_past,
         limit=limit,
+        lang=env.lang,
     )
     if as_json:
         emit_json(rows)
         return
     table(
-        "Meetings",
-        ["id", "body", "starts", "status", "items"],
-        [(r["id"], r["body_name"], _when(r["starts_at"]), r["status"], r["items"]) for r in rows],
+        w.title(env.lang, "meetings"),
+        w.headers(env.lang, "meetings"),
+        [
+            (
+                r["id"],
+                r["body_name"],
+                w.when(r["starts_at"], env.lang),
+                r["status_label"],
+                r["items"],
+            )
+            for r in rows
+        ],  # fmt: skip
     )
 
 
@@ -118,15 +151,22 @@ def meetings(env: Env, body: str | None, include_past: bool, limit: int, as_json
 @pass_env
 def agenda(env: Env, meeting: str, as_json: bool) -> None:
     """The agenda of a meeting: items with concerned parties and purpose."""
-    a = reader(env, queries.agenda, meeting_id=meeting)
+    a = reader(env, queries.agenda, meeting_id=meeting, lang=env.lang)
     if as_json:
         emit_json(a)
         return
+    brief = {"id": a["meeting"], "body_name": a["body_name"], "starts_at": a["starts_at"]}
     table(
-        f"Agenda {a['meeting']} ({a['body']}, {_when(a['starts_at'])}, {a['status']})",
-        ["proposal", "title", "purpose", "parties", "result"],
+        w.title(env.lang, "agenda", status=a["status_label"], **w.meeting(env.lang, brief)),
+        w.headers(env.lang, "agenda"),
         [
-            (i["proposal"], i["title"], i["purpose"], ", ".join(i["parties"]), i["result"])
+            (
+                i["proposal"],
+                i["title"],
+                i["purpose_label"],
+                ", ".join(i["party_names"].get(x, x) for x in i["parties"]),
+                i["result_label"],
+            )
             for i in a["items"]
         ],
     )
@@ -137,14 +177,14 @@ def agenda(env: Env, meeting: str, as_json: bool) -> None:
 @pass_env
 def people(env: Env, as_json: bool) -> None:
     """The people of the region (ids to use with --as)."""
-    rows = reader(env, queries.people)
+    rows = reader(env, queries.people, lang=env.lang)
     if as_json:
         emit_json(rows)
         return
     table(
-        "People",
-        ["id", "name", "party", "language", "e-mail"],
-        [(r["id"], r["name"], r["party"], r["language"], r["email"]) for r in rows],
+        w.title(env.lang, "people"),
+        w.headers(env.lang, "people"),
+        [(r["id"], r["name"], r["party"], r["language_label"], r["email"]) for r in rows],
     )
 
 
@@ -159,35 +199,26 @@ def audit_group() -> None:
 @pass_env
 def audit_show(env: Env, proposal: str, as_json: bool) -> None:
     """Print a proposal's timeline from the audit trail."""
-    events = reader(env, queries.timeline, proposal_id=proposal)
+    events = reader(env, queries.timeline, proposal_id=proposal, lang=env.lang)
     if as_json:
         emit_json(events)
         return
     table(
-        f"Audit trail of {proposal}",
-        ["#", "when (Europe/Amsterdam)", "who", "for", "action", "meeting", "details"],
+        w.title(env.lang, "audit", pid=proposal),
+        w.headers(env.lang, "audit"),
         [
             (
                 e["id"],
-                _when(e["at"]),
+                w.stamp(e["at"], env.lang),
                 e["actor"],
                 e["acting_for"],
-                e["action"],
+                e["action_label"],
                 e["meeting"],
-                _details(e["payload"]),
+                w.details(env.lang, e["payload"], e["payload_labels"]),
             )
             for e in events
         ],
     )
-
-
-def _details(payload: dict[str, Any]) -> str:
-    keys = ("to", "outcome", "text", "reason", "route", "override", "status", "person")
-
-    def shown(value: Any) -> str:
-        return " -> ".join(map(str, value)) if isinstance(value, list) else str(value)
-
-    return "; ".join(f"{k}={shown(payload[k])}" for k in keys if payload.get(k))
 
 
 @audit_group.command(name="verify")

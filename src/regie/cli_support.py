@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from regie.clock import AMSTERDAM, Clock, FixedClock, SystemClock
+from regie.engine import queries
 from regie.engine.storage import Database, database_url, require_schema
 from regie.errors import ConfigError, RegieError, UsageError
 
@@ -23,12 +24,30 @@ INTERNAL_ERROR = 70
 
 
 class Env:
-    """Settings of one CLI call, built from options and the environment (no globals)."""
+    """Settings of one CLI call, built from options and the environment (no globals).
 
-    def __init__(self, db: str | None) -> None:
+    ``lang``, the language of the human output, is chosen once, when first needed:
+    ``--lang`` (or env ``REGIE_LANG``), else the acting person's language (``--as``, env
+    ``REGIE_USER``), else the region's ``language`` setting, else Dutch."""
+
+    def __init__(self, db: str | None, lang: str | None = None) -> None:
         self.db_url = database_url(db)
         self._db: Database | None = None
         self.clock = clock_from_env()
+        self._lang = lang
+        self.person: str | None = os.environ.get("REGIE_USER") or None
+
+    def acting(self, as_: str | None) -> str | None:
+        """The acting person (``--as``, else env ``REGIE_USER``); remembered for ``lang``."""
+        if as_:
+            self.person = as_
+        return self.person
+
+    @property
+    def lang(self) -> str:
+        if self._lang is None:
+            self._lang = str(reader(self, queries.language, person=self.person))
+        return self._lang
 
     def database(self, *, require: bool = True) -> Database:
         if self._db is None:
@@ -55,10 +74,6 @@ def clock_from_env() -> Clock:
             f"REGIE_NOW={value!r} is not an ISO date-time, e.g. 2027-01-12T14:30"
         ) from None
     return FixedClock(at if at.tzinfo else at.replace(tzinfo=AMSTERDAM))
-
-
-def acting_person(value: str | None) -> str | None:
-    return value or os.environ.get("REGIE_USER") or None
 
 
 class RegieClickError(click.ClickException):
@@ -161,10 +176,13 @@ def console() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
-def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+def table(
+    title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], ids: Sequence[int] = (0,)
+) -> None:
+    """A table; the columns ``ids`` (ids to type in a next command) are never folded."""
     t = Table(title=title, title_justify="left")
-    for col in columns:
-        t.add_column(col, overflow="fold")
+    for i, col in enumerate(columns):
+        t.add_column(col, overflow="fold", no_wrap=i in ids)
     for row in rows:
         t.add_row(*("" if v is None else str(v) for v in row))
     console().print(t)
@@ -183,6 +201,13 @@ as_option = click.option(
     "--as", "as_", metavar="PERSON", help="Act as this person (default: env REGIE_USER)."
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+lang_option = click.option(
+    "--lang",
+    type=click.Choice(["nl", "en"], case_sensitive=False),
+    envvar="REGIE_LANG",
+    help="Language of the output (env REGIE_LANG; default: the acting person's, else the "
+    "region's).",
+)
 meeting_option = click.option(
     "--meeting", metavar="MEETING", help="Put it on this meeting instead of the next open one."
 )

@@ -1,12 +1,13 @@
 """Words people read for the ids the engine stores: states, stages, outcomes, purposes,
-actions and attendance, in Dutch and English.
+actions, attendance, meeting statuses and languages, in Dutch and English.
 
 Stage, outcome and purpose names come from the workflow a proposal follows (so a region
-with its own workflows sees its own words); the closed states, actions and attendance
-statuses are regie's own vocabulary below. :func:`workflow_labels` packs a workflow's words
-into a JSON-able mapping, keyed ``"stage:<id>"``, ``"outcome:<id>"``, ``"purpose:<id>"``,
-``"state:<id>"``, so a mail rendered later (from the outbox row's context) uses the words
-that held when the event happened.
+with its own workflows sees its own words); the closed states, actions, attendance and
+meeting statuses and language names are regie's own vocabulary below.
+:func:`workflow_labels` packs a workflow's words into a JSON-able mapping, keyed
+``"stage:<id>"``, ``"outcome:<id>"``, ``"purpose:<id>"``, ``"state:<id>"``, so a mail
+rendered later (from the outbox row's context) uses the words that held when the event
+happened.
 """
 
 from __future__ import annotations
@@ -75,6 +76,17 @@ ATTENDANCE: Final[dict[str, dict[str, str]]] = {
 }
 
 
+MEETING_STATUS: Final[dict[str, dict[str, str]]] = {
+    "nl": {"scheduled": "gepland", "cancelled": "afgelast"},
+    "en": {"scheduled": "scheduled", "cancelled": "cancelled"},
+}
+
+LANGUAGE_NAMES: Final[dict[str, dict[str, str]]] = {
+    "nl": {"nl": "Nederlands", "en": "Engels"},
+    "en": {"nl": "Dutch", "en": "English"},
+}
+
+
 def language(lang: str | None) -> str:
     """``lang`` if regie speaks it, else Dutch."""
     return lang if lang in LANGUAGES else "nl"
@@ -111,6 +123,15 @@ def action(action_id: str, lang: str) -> str:
 
 def attendance(status: str, lang: str) -> str:
     return ATTENDANCE[language(lang)].get(status, status)
+
+
+def meeting_status(status: str, lang: str) -> str:
+    return MEETING_STATUS[language(lang)].get(status, status)
+
+
+def language_name(code: str, lang: str) -> str:
+    """``nl`` -> ``Nederlands`` / ``Dutch``."""
+    return LANGUAGE_NAMES[language(lang)].get(code, code)
 
 
 def route(wf: Workflow, stages: list[str], lang: str) -> str:

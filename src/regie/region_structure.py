@@ -307,11 +307,15 @@ def _route_setters(region: Region) -> Iterator[Problem]:
         if setter is not None and setter != routing:
             where = wf.source if purpose in region.own_workflows else region.source
             key = "route_setter" if purpose in region.own_workflows else "structure.routing_body"
-            yield where, key, (
-                f"the {purpose} workflow lets the route be set at stage '{wf.route_setter}', "
-                f"which meets in '{setter}', but the routing body is '{routing}'; set "
-                f"route_setter to the stage that meets in '{routing}', or routing_body = "
-                f'"{setter}"'
+            yield (
+                where,
+                key,
+                (
+                    f"the {purpose} workflow lets the route be set at stage '{wf.route_setter}', "
+                    f"which meets in '{setter}', but the routing body is '{routing}'; set "
+                    f"route_setter to the stage that meets in '{routing}', or routing_body = "
+                    f'"{setter}"'
+                ),
             )
 
 

@@ -20,7 +20,13 @@ from regie.cli import cli
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "config" / "foodvalley.toml"
 NOW = "2026-11-23T10:00"
-CLEAN_ENV = {"REGIE_DB": None, "REGIE_USER": None, "REGIE_NOW": None, "REGIE_DEBUG": None}
+CLEAN_ENV = {
+    "REGIE_DB": None,
+    "REGIE_USER": None,
+    "REGIE_NOW": None,
+    "REGIE_DEBUG": None,
+    "REGIE_LANG": None,
+}
 
 
 def run(db: Path | None, *args: str, now: str = NOW, user: str | None = "coordinator") -> Result:
@@ -65,6 +71,11 @@ def submit(db: Path, purpose: str = "adoption") -> str:
 def meeting_start(db: Path, pid: str) -> str:
     r = run(db, "show", pid, "--json")
     return json.loads(r.stdout)["meeting_starts_at"]
+
+
+def body_name(db: Path, kind: str) -> str:
+    with closing(sqlite3.connect(db)) as conn:
+        return str(conn.execute("SELECT name FROM body WHERE kind = ?", (kind,)).fetchone()[0])
 
 
 # -- help text ------------------------------------------------------------------------------
@@ -153,9 +164,12 @@ def test_every_read_command_emits_json(db_file):
 def test_flow_through_the_cli(db_file):
     pid = submit(db_file)
     for stage in ("chairs", "ao", "oogo"):
-        r = run(db_file, "advance", pid, now=meeting_start(db_file, pid))
+        r = run(db_file, "--lang", "en", "advance", pid, now=meeting_start(db_file, pid))
         assert r.exit_code == 0, r.output
-        assert f"{pid} advanced: state {stage}" in r.stdout
+        shown = json.loads(run(db_file, "show", pid, "--json").stdout)
+        assert shown["state"] == stage
+        assert r.stdout.startswith(f"{pid} advanced to {body_name(db_file, stage)}, on ")
+        assert r.stdout.rstrip().endswith(f"({shown['meeting']})")
     at = meeting_start(db_file, pid)
     r = run(db_file, "decide", pid, "--outcome", "adopted", "--text", "Adopted.", now=at)
     line = one_error_line(r, 1)
@@ -164,12 +178,16 @@ def test_flow_through_the_cli(db_file):
         meeting = json.loads(run(db_file, "show", pid, "--json").stdout)["meeting"]
         r = run(db_file, "attend", meeting, person, "--present", now=at)
         assert r.exit_code == 0, r.output
-    r = run(db_file, "decide", pid, "--outcome", "adopted", "--text", "Adopted.", now=at)
-    assert r.exit_code == 0 and "awaiting confirmation" in r.stdout
+    r = run(db_file, "--lang", "en", "decide", pid, "--outcome", "adopted", "--text", "Adopted.",
+            now=at)  # fmt: skip
+    assert r.exit_code == 0 and "; awaiting confirmation" in r.stdout
+    assert r.stdout.startswith(f"{pid} decision recorded: adopted, at ")
     r = run(db_file, "confirm", pid, now=at)  # the coordinator is not the OOGO chair
     assert "only the chair of 'oogo' may" in one_error_line(r, 1)
     r = run(
         db_file,
+        "--lang",
+        "en",
         "confirm",
         pid,
         "--amend",
@@ -177,9 +195,11 @@ def test_flow_through_the_cli(db_file):
         now=at,
         user="sandra-kooiman",
     )
-    assert r.exit_code == 0 and "version 2" in r.stdout
-    r = run(db_file, "confirm", pid, now=at, user="sandra-kooiman")
-    assert r.exit_code == 0 and "confirmed (adopted, version 2)" in r.stdout
+    assert r.exit_code == 0
+    assert r.stdout == f"{pid} decision text amended, version 2; awaiting confirmation\n"
+    r = run(db_file, "--lang", "en", "confirm", pid, now=at, user="sandra-kooiman")
+    assert r.exit_code == 0
+    assert r.stdout == f"{pid} decision confirmed: adopted, version 2\n"
     r = run(db_file, "audit", "show", pid, "--json")
     assert [e["action"] for e in json.loads(r.stdout)] == [
         "submitted",
@@ -349,8 +369,11 @@ def test_flow_as_a_real_subprocess(tmp_path):
     pid = r.stdout.split()[0]
     shown = json.loads(regie("show", pid, "--json").stdout)
     assert (shown["state"], shown["meeting"]) == ("table", "tafel-monitor-2026-12-10")
-    r = regie("advance", pid, now=shown["meeting_starts_at"])
+    r = regie("--lang", "en", "advance", pid, now=shown["meeting_starts_at"])
     assert r.returncode == 0, r.stderr
-    assert f"{pid} advanced: state chairs on voorzitters-2026-12-17" in r.stdout
+    assert r.stdout == (
+        f"{pid} advanced to Regionaal voorzittersoverleg, on Thursday 17 December 2026, 09:30 "
+        "(voorzitters-2026-12-17)\n"
+    )
     r = regie("audit", "verify")
     assert r.returncode == 0 and "audit chain intact: 3 events" in r.stdout

@@ -69,7 +69,8 @@ def run(
     user: str = COORDINATOR,
     stdin: str | None = None,
 ) -> Outcome:
-    env = {"REGIE_NOW": now, "REGIE_USER": user, "REGIE_DB": None, "REGIE_DEBUG": None}
+    env = {"REGIE_NOW": now, "REGIE_USER": user, "REGIE_DB": None, "REGIE_DEBUG": None,
+           "REGIE_LANG": None}  # fmt: skip
     result = CliRunner().invoke(
         cli, ["--db", str(db), *args], env=env, input=stdin, catch_exceptions=True
     )

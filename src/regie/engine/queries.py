@@ -1,4 +1,9 @@
-"""Read services for the CLI (and later the web): plain dicts, ready for JSON."""
+"""Read services for the CLI (and later the web): plain dicts, ready for JSON.
+
+Ids and ISO times are the stable part of each dict. Given ``lang``, a service adds the
+words people read (``state_label``, ``purpose_label``…, from :mod:`regie.labels`) beside
+the ids; names of bodies, parties and people are added always.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from regie import labels
 from regie.clock import to_local
 from regie.engine import audit
 from regie.engine import repository as repo
 from regie.engine.agenda_history import counts_per_meeting, placements
 from regie.engine.moves import allowed_moves
 from regie.engine.storage import AnySession, Tx, as_datetime
+from regie.workflows.definition import Workflow
+
+_NAMED = ("person", "party", "body")  # tables with an id and a name
 
 
 def _local(value: Any) -> str | None:
@@ -20,7 +29,9 @@ def _local(value: Any) -> str | None:
     return to_local(dt).isoformat(timespec="minutes") if dt else None
 
 
-def show_proposal(*, session: AnySession, proposal_id: str) -> dict[str, Any]:
+def show_proposal(
+    *, session: AnySession, proposal_id: str, lang: str | None = None
+) -> dict[str, Any]:
     tx = Tx(session)
     p = repo.load_proposal(tx, proposal_id)
     cw = repo.workflow_for(tx, p.workflow_digest)
@@ -67,7 +78,7 @@ def show_proposal(*, session: AnySession, proposal_id: str) -> dict[str, Any]:
         }
         for pl in history
     ]
-    return {
+    out = {
         "id": p.id,
         "title": p.title,
         "summary": row[0],
@@ -91,6 +102,34 @@ def show_proposal(*, session: AnySession, proposal_id: str) -> dict[str, Any]:
         "decisions": decisions,
         "agenda": agenda,
     }
+    bodies = _names(tx, "body", [p.table_id, meeting.body_id if meeting else ""])
+    out["table_name"] = bodies.get(p.table_id, p.table_id)
+    out["meeting_body_name"] = bodies.get(meeting.body_id) if meeting else None
+    out["party_names"] = _names(tx, "party", out["parties"])
+    if lang:
+        _add_show_labels(out, cw.workflow, labels.language(lang))
+    return out
+
+
+def _add_show_labels(out: dict[str, Any], wf: Workflow, lang: str) -> None:
+    out["purpose_label"] = labels.purpose(wf, lang)
+    out["state_label"] = labels.state(wf, out["state"], lang)
+    out["stage_label"] = labels.stage(wf, out["stage"], lang)
+    out["route_labels"] = [labels.stage(wf, s, lang) for s in out["route"]]
+    out["moves"] = [_move(wf, text, lang) for text in out["moves_allowed"]]
+    for d in out["decisions"]:
+        d["outcome_label"] = labels.outcome(wf, d["outcome"], lang)
+    for a in out["agenda"]:
+        a["stage_label"] = labels.stage(wf, a["stage"], lang)
+        a["result_label"] = labels.action(a["result"], lang) if a["result"] else None
+
+
+def _move(wf: Workflow, text: str, lang: str) -> dict[str, Any]:
+    """``"return (to table or chairs)"`` (from :func:`allowed_moves`) as its command and
+    target stages, with their words."""
+    move, _, rest = text.partition(" (to ")
+    targets = rest.removesuffix(")").split(" or ") if rest else []
+    return {"move": move, "to": targets, "to_labels": [labels.stage(wf, t, lang) for t in targets]}
 
 
 def list_proposals(
@@ -101,6 +140,7 @@ def list_proposals(
     purpose: str | None = None,
     party: str | None = None,
     state: str | None = None,
+    lang: str | None = None,
 ) -> list[dict[str, Any]]:
     where, params = ["1 = 1"], []
     for column, value in (("p.stage", stage), ("p.purpose", purpose), ("p.state", state)):
@@ -116,14 +156,18 @@ def list_proposals(
             "AND pp.party_id = ?)"
         )
         params.append(party)
-    rows = Tx(session).all(
-        "SELECT p.id, p.title, p.purpose, p.stage, p.state, p.meeting_id, m.body_id, m.starts_at "
+    tx = Tx(session)
+    rows = tx.all(
+        "SELECT p.id, p.title, p.purpose, p.stage, p.state, p.meeting_id, m.body_id, "
+        "m.starts_at, b.name, p.workflow_digest "
         "FROM proposal p LEFT JOIN meeting m ON m.id = p.meeting_id "
+        "LEFT JOIN body b ON b.id = m.body_id "
         f"WHERE {' AND '.join(where)} ORDER BY p.submitted_at, p.id",
         params,
     )
-    return [
-        {
+    out = []
+    for r in rows:
+        item = {
             "id": r[0],
             "title": r[1],
             "purpose": r[2],
@@ -132,9 +176,18 @@ def list_proposals(
             "meeting": r[5],
             "body": r[6],
             "meeting_starts_at": _local(r[7]),
+            "body_name": r[8],
         }
-        for r in rows
-    ]
+        if lang:
+            _add_item_labels(item, repo.workflow_for(tx, r[9]).workflow, labels.language(lang))
+        out.append(item)
+    return out
+
+
+def _add_item_labels(item: dict[str, Any], wf: Workflow, lang: str) -> None:
+    item["purpose_label"] = labels.purpose(wf, lang)
+    item["stage_label"] = labels.stage(wf, item["stage"], lang)
+    item["state_label"] = labels.state(wf, item["state"], lang)
 
 
 def list_meetings(
@@ -144,6 +197,7 @@ def list_meetings(
     body: str | None = None,
     include_past: bool = False,
     limit: int = 50,
+    lang: str | None = None,
 ) -> list[dict[str, Any]]:
     where: list[str] = ["1 = 1"]
     params: list[Any] = []
@@ -172,32 +226,37 @@ def list_meetings(
             "status": r[6],
             "items": counts.get(r[0], 0),
         }
+        | ({"status_label": labels.meeting_status(r[6], lang)} if lang else {})
         for r in rows
     ]
 
 
-def agenda(*, session: AnySession, meeting_id: str) -> dict[str, Any]:
+def agenda(*, session: AnySession, meeting_id: str, lang: str | None = None) -> dict[str, Any]:
     tx = Tx(session)
     meeting = repo.load_meeting(tx, meeting_id)
     items = []
     for pl in placements(tx, meeting_id=meeting_id):
         r = tx.one(
-            "SELECT title, purpose, documents, state FROM proposal WHERE id = ?", (pl.proposal_id,)
+            "SELECT title, purpose, documents, state, workflow_digest FROM proposal WHERE id = ?",
+            (pl.proposal_id,),
         )
         if r is None:
             continue  # `regie check` reports events of missing proposals
-        items.append(
-            {
-                "proposal": pl.proposal_id,
-                "title": r[0],
-                "purpose": r[1],
-                "stage": pl.stage,
-                "result": pl.result,
-                "documents": json.loads(r[2]),
-                "state": r[3],
-                "parties": repo.concerned_parties(tx, pl.proposal_id),
-            }
-        )
+        item = {
+            "proposal": pl.proposal_id,
+            "title": r[0],
+            "purpose": r[1],
+            "stage": pl.stage,
+            "result": pl.result,
+            "documents": json.loads(r[2]),
+            "state": r[3],
+            "parties": repo.concerned_parties(tx, pl.proposal_id),
+        }
+        item["party_names"] = _names(tx, "party", item["parties"])
+        if lang:
+            _add_item_labels(item, repo.workflow_for(tx, r[4]).workflow, labels.language(lang))
+            item["result_label"] = labels.action(pl.result, lang) if pl.result else None
+        items.append(item)
     attendance = [
         {"person": r[0], "party": r[1], "status": r[2], "substitute_for": r[3]}
         for r in tx.all(
@@ -206,19 +265,47 @@ def agenda(*, session: AnySession, meeting_id: str) -> dict[str, Any]:
             (meeting_id,),
         )
     ]
-    return {
+    out = {
         "meeting": meeting.id,
         "body": meeting.body_id,
         "starts_at": _local(meeting.starts_at),
         "status": meeting.status,
         "items": items,
         "attendance": attendance,
+        "body_name": _names(tx, "body", [meeting.body_id]).get(meeting.body_id),
     }
+    if lang:
+        out["status_label"] = labels.meeting_status(meeting.status, lang)
+    return out
 
 
-def timeline(*, session: AnySession, proposal_id: str) -> list[dict[str, Any]]:
-    repo.load_proposal(Tx(session), proposal_id)
-    return [event_dict(ev) for ev in audit.events_for(session, proposal_id)]
+def timeline(
+    *, session: AnySession, proposal_id: str, lang: str | None = None
+) -> list[dict[str, Any]]:
+    tx = Tx(session)
+    p = repo.load_proposal(tx, proposal_id)
+    events = [event_dict(ev) for ev in audit.events_for(session, proposal_id)]
+    if lang:
+        wf = repo.workflow_for(tx, p.workflow_digest).workflow
+        for e in events:
+            e["action_label"] = labels.action(e["action"], lang)
+            e["payload_labels"] = _payload_labels(wf, e["payload"], labels.language(lang))
+    return events
+
+
+def _payload_labels(wf: Workflow, payload: dict[str, Any], lang: str) -> dict[str, str]:
+    """The words for the ids in an event's payload (stages, outcome, route, status)."""
+    words: dict[str, str] = {}
+    for key in ("to", "from", "stage"):
+        if isinstance(payload.get(key), str):
+            words[key] = labels.stage(wf, payload[key], lang)
+    if isinstance(payload.get("outcome"), str):
+        words["outcome"] = labels.outcome(wf, payload["outcome"], lang)
+    if isinstance(payload.get("route"), list):
+        words["route"] = labels.route(wf, [str(s) for s in payload["route"]], lang)
+    if isinstance(payload.get("status"), str):
+        words["status"] = labels.attendance(payload["status"], lang)
+    return words
 
 
 def event_dict(ev: audit.Event) -> dict[str, Any]:
@@ -236,7 +323,9 @@ def event_dict(ev: audit.Event) -> dict[str, Any]:
     }
 
 
-def people(*, session: AnySession, ids: Sequence[str] = ()) -> list[dict[str, Any]]:
+def people(
+    *, session: AnySession, ids: Sequence[str] = (), lang: str | None = None
+) -> list[dict[str, Any]]:
     rows = Tx(session).all(
         "SELECT id, name, email, party_id, language, active FROM person ORDER BY party_id, id"
     )
@@ -249,6 +338,67 @@ def people(*, session: AnySession, ids: Sequence[str] = ()) -> list[dict[str, An
             "language": r[4],
             "active": bool(r[5]),
         }
+        | ({"language_label": labels.language_name(r[4], lang)} if lang else {})
         for r in rows
         if not ids or r[0] in ids
     ]
+
+
+def language(*, session: AnySession, person: str | None = None) -> str:
+    """The language to speak to ``person`` in: theirs, else the region's, else Dutch."""
+    tx = Tx(session)
+    if person:
+        theirs = tx.scalar("SELECT language FROM person WHERE id = ?", (person,))
+        if theirs in labels.LANGUAGES:
+            return str(theirs)
+    stored = tx.scalar("SELECT value FROM region_setting WHERE key = 'language'")
+    region = json.loads(stored) if isinstance(stored, str) and stored.startswith('"') else None
+    return labels.language(region)
+
+
+def vocabulary(
+    *,
+    session: AnySession,
+    lang: str,
+    proposal_id: str | None = None,
+    meeting_id: str | None = None,
+    people: Sequence[str] = (),
+    parties: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The words to tell what a change did: the proposal's workflow words in ``lang``
+    (keyed as :func:`labels.workflow_labels`), the meeting (body name, start) and the
+    names of people and parties."""
+    tx = Tx(session)
+    words: dict[str, str] = {}
+    if proposal_id:
+        p = repo.load_proposal(tx, proposal_id)
+        wf = repo.workflow_for(tx, p.workflow_digest).workflow
+        words = labels.workflow_labels(wf)[labels.language(lang)]
+    return {
+        "words": words,
+        "meeting": meeting_brief(tx, meeting_id) if meeting_id else None,
+        "people": _names(tx, "person", people),
+        "parties": _names(tx, "party", parties),
+    }
+
+
+def meeting_brief(tx: Tx, meeting_id: str) -> dict[str, Any]:
+    """A meeting as people name it: its body's name and its start."""
+    row = tx.one(
+        "SELECT m.id, m.body_id, b.name, m.starts_at FROM meeting m "
+        "JOIN body b ON b.id = m.body_id WHERE m.id = ?",
+        (meeting_id,),
+    )
+    row = row or (meeting_id, None, meeting_id, None)  # `regie check` reports a lost meeting
+    return {"id": row[0], "body": row[1], "body_name": row[2], "starts_at": _local(row[3])}
+
+
+def _names(tx: Tx, table: str, ids: Sequence[str]) -> dict[str, str]:
+    """``id -> name`` from a table of :data:`_NAMED`, for the ids given (in their order)."""
+    assert table in _NAMED
+    wanted = [i for i in dict.fromkeys(ids) if i]
+    if not wanted:
+        return {}
+    marks = ", ".join("?" for _ in wanted)
+    rows = dict(tx.all(f"SELECT id, name FROM {table} WHERE id IN ({marks})", wanted))
+    return {i: str(rows[i]) for i in wanted if i in rows}
