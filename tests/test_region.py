@@ -810,3 +810,15 @@ def test_errors_are_config_errors_with_exit_code_2(
     mutate(data)
     error = error_for(write(tmp_path, data))
     assert error.exit_code == 2 and error.key and ADD in error.problem
+
+
+def test_people_read_the_regions_language_unless_they_say(
+    tmp_path: Path, data: dict[str, Any]
+) -> None:
+    data["region"]["language"] = "en"
+    region = load_region(write(tmp_path, data))
+    said = {p["id"]: p.get("language") for p in data["people"]}
+    assert {p.id: p.language for p in region.people} == {
+        ident: lang or "en" for ident, lang in said.items()
+    }
+    assert None in said.values() and "en" in said.values()  # both cases are in the example

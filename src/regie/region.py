@@ -21,7 +21,7 @@ import os
 import re
 import tomllib
 from collections.abc import Iterable
-from typing import Annotated, Literal, Protocol, TypeVar
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
@@ -32,6 +32,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    model_validator,
 )
 
 from regie.errors import ConfigError
@@ -361,6 +362,23 @@ class _RegionFile(_Model):
     notifications: NotificationRules = Field(default_factory=NotificationRules)
     structure: StructureSpec = Field(default_factory=StructureSpec)
     workflows: WorkflowsSpec = Field(default_factory=WorkflowsSpec)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _people_speak_the_regions_language(cls, data: Any) -> Any:
+        """A person without ``language`` reads the region's language (default "nl")."""
+        header = data.get("region") if isinstance(data, dict) else None
+        lang = header.get("language") if isinstance(header, dict) else None
+        people = data.get("people") if isinstance(data, dict) else None
+        if lang is None or not isinstance(people, list):
+            return data
+        filled = [
+            {**person, "language": lang}
+            if isinstance(person, dict) and "language" not in person
+            else person
+            for person in people
+        ]
+        return {**data, "people": filled}
 
 
 # --- loading -------------------------------------------------------------------------------
