@@ -129,7 +129,7 @@ TABLES: Final[dict[str, dict[str, tuple[str, ...]]]] = {
         "show": (
             "",
             "doel",
-            "tafel",
+            "gestart bij",
             "partijen",
             "route",
             "stand",
@@ -163,7 +163,7 @@ TABLES: Final[dict[str, dict[str, tuple[str, ...]]]] = {
         "show": (
             "",
             "purpose",
-            "table",
+            "started at",
             "parties",
             "route",
             "state",
