@@ -101,7 +101,7 @@ def test_show_in_dutch(db_file: Path) -> None:
     assert lines == [
         "P-2026-001 Regionaal OZA-kader",
         "doel ter vaststelling",
-        f"tafel {TABLE}",
+        f"gestart bij {TABLE}",
         "partijen Gemeente Ede, Samenwerkingsverband passend onderwijs VO FoodValley",
         "route tafel → voorzittersoverleg → ambtelijk overleg → OOGO",
         "stand tafel",
