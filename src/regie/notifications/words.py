@@ -141,7 +141,10 @@ class _RegionWords:
         cached = facts.cache.get(key)
         if cached is None:
             wf = repo.workflow_for(tx, digest).workflow
-            cached = labels.workflow_labels(wf)
+            cached = {  # mails name the state by its stage: no "state:" words needed
+                lang: {k: v for k, v in words.items() if not k.startswith("state:")}
+                for lang, words in labels.workflow_labels(wf).items()
+            }
             for lang, words in cached.items():
                 words["role:start"] = labels.stage(wf, wf.start, lang)
                 words |= self.roles[lang]
