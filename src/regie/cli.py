@@ -38,8 +38,9 @@ PLACING = ("submitted", "advanced", "returned", "deferred")  # moves that name a
 @click.version_option(package_name="regie")
 @click.pass_context
 def cli(ctx: click.Context, db: str | None, lang: str | None) -> None:
-    """regie routes policy proposals through the region's tables, the chairs' meeting,
-    the AO and the OOGO, and keeps a tamper-evident record of every step."""
+    """regie routes policy proposals through the region's consultation bodies (in
+    FoodValley: tables, the chairs' meeting, the AO and the OOGO) and keeps a
+    tamper-evident record of every step."""
     env = Env(db, lang.lower() if lang else None)
     ctx.obj = env
     ctx.call_on_close(env.close)
@@ -146,7 +147,8 @@ def submit(env: Env, as_: str | None, **kwargs: Any) -> None:
 @as_option
 @pass_env
 def route(env: Env, proposal: str, stages: tuple[str, ...], as_: str | None) -> None:
-    """Set a proposal's route (chairs' meeting), e.g. `route P-2026-001 table chairs oogo`."""
+    """Set a proposal's route (the routing body, e.g. the chairs' meeting), as stage ids:
+    `route P-2026-001 table chairs oogo`."""
     r = service(
         env, moves.set_route, actor=env.acting(as_), proposal_id=proposal, route=list(stages)
     )

@@ -1,4 +1,4 @@
-"""`regie publish` and `regie news`: a meeting's agenda and the news from the OOGO."""
+"""`regie publish` and `regie news`: a meeting's agenda and the news from the top meeting."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ def publish(env: Env, meeting: str, as_: str | None) -> None:
 @as_option
 @pass_env
 def news(env: Env, meeting: str, as_: str | None) -> None:
-    """After an OOGO MEETING: send its decisions to every LEA ("news from the OOGO")."""
+    """After a MEETING of the top body (OOGO): send its decisions to the members of the
+    bodies in [structure] news_to (every LEA: "news from the OOGO")."""
     r = service(env, agenda.oogo_news, actor=env.acting(as_), meeting_id=meeting)
     v = reader(env, queries.vocabulary, lang=env.lang, meeting_id=r.meeting_id)
     say(

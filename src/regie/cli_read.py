@@ -68,7 +68,7 @@ def _decision(lang: str, d: dict[str, Any]) -> str:
 
 
 @click.command(name="list")
-@click.option("--stage", help="table, chairs, ao, oogo")
+@click.option("--stage", help="A stage id of the workflows, e.g. table, chairs, ao, oogo.")
 @click.option("--body", help="Body the proposal's current meeting belongs to.")
 @click.option(
     "--purpose",
