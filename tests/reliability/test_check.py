@@ -110,7 +110,8 @@ CASES: list[tuple[str, tuple[str, ...], str, str]] = [
     (
         "prior position on missing proposal",
         (
-            "INSERT INTO prior_position SELECT meeting_id, 'P-1999-001', 'ede', person_id, "
+            "INSERT INTO prior_position (meeting_id, proposal_id, party_id, person_id, "
+            "position, recorded_at) SELECT meeting_id, 'P-1999-001', 'ede', person_id, "
             "'agrees', recorded_at FROM attendance LIMIT 1",
         ),
         "dangling_reference",

@@ -69,6 +69,8 @@ class FocusPoint(SQLModel, table=True):
     id: str = Field(primary_key=True)
     title_nl: str
     title_en: str
+    admin_lead: str | None = None  # person ids (rule of conduct: every focus point has
+    official_lead: str | None = None  # an administrative and an official lead)
 
 
 class RegionSetting(SQLModel, table=True):
@@ -120,6 +122,7 @@ class Proposal(SQLModel, table=True):
     submitted_by: str = Field(foreign_key="person.id")
     submitted_at: datetime
     updated_at: datetime
+    addressee: str | None = None  # advice: "party:<id>" or "body:<id>"
 
 
 class ProposalParty(SQLModel, table=True):
@@ -146,6 +149,7 @@ class PriorPosition(SQLModel, table=True):
     person_id: str = Field(foreign_key="person.id")
     position: str = Field(sa_column=Column(Text, nullable=False))
     recorded_at: datetime
+    stance: str | None = None  # agree | disagree | abstain (None: recorded before 0004)
 
 
 class Decision(SQLModel, table=True):
@@ -161,6 +165,9 @@ class Decision(SQLModel, table=True):
     recorded_at: datetime
     confirmed_by: str | None = Field(default=None, foreign_key="person.id")
     confirmed_at: datetime | None = None
+    dissent: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON
+    retracted_by: str | None = None  # a recorded decision withdrawn for a new one
+    retracted_at: datetime | None = None
 
 
 class AuditEvent(SQLModel, table=True):
