@@ -24,7 +24,7 @@ import time  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
 
 from regie.clock import AMSTERDAM, FixedClock  # noqa: E402
-from regie.engine import attendance, decisions, moves  # noqa: E402
+from regie.engine import agenda_approval, attendance, decisions, moves  # noqa: E402
 from regie.engine.setup import init_database  # noqa: E402
 from regie.engine.storage import Database, Tx  # noqa: E402
 from regie.region import Region, load_region  # noqa: E402
@@ -80,6 +80,8 @@ class Driver:
                 r = self.call(moves.advance, actor=self.coordinator, proposal_id=pid)
                 where = r.meeting_starts_at
         meeting = r.meeting_id
+        # the chairs' meeting sets the OOGO agenda (one transaction) before the OOGO meets
+        self.call(agenda_approval.approve, actor=self.coordinator, meeting_id=meeting)
         self.at(where)
         self.attend(meeting)
         for pid in ids:
@@ -91,7 +93,7 @@ class Driver:
                 text="Vastgesteld zoals voorgesteld.",
             )
         for pid in ids:
-            self.call(decisions.confirm, actor=self.oogo.chair, proposal_id=pid)
+            self.call(decisions.confirm, actor=self.oogo.chair, proposal_id=pid, version=1)
 
     def attend(self, meeting: str | None) -> None:
         assert meeting is not None

@@ -123,6 +123,8 @@ class World:
         kwargs.setdefault("title", f"A {purpose} proposal")
         kwargs.setdefault("table", "tafel-model")
         kwargs.setdefault("parties", ["ede", "swv-vo"])
+        if purpose == "advice":  # an advice names whom it is for
+            kwargs.setdefault("addressee", "body:oogo")
         result = self.call(moves.submit, purpose=purpose, **kwargs)
         return str(result.proposal_id)
 
@@ -131,11 +133,20 @@ class World:
         self.to_meeting_of(pid)
         return self.call(moves.advance, proposal_id=pid, **kwargs)
 
-    def to_final(self, pid: str) -> str:
-        """Advance along the route to the final stage; the clock ends at that meeting."""
+    def to_final(self, pid: str, *, approve: bool = True) -> str:
+        """Advance along the route to the final stage; the routing body approves the top
+        meeting's agenda (unless ``approve`` is False); the clock ends at that meeting."""
         while self.show(pid)["state"] != "oogo":
             self.advance(pid)
+        if approve:
+            self.approve(str(self.show(pid)["meeting"]))
         return self.to_meeting_of(pid)
+
+    def approve(self, meeting_id: str) -> Any:
+        """The chairs' meeting approves a top meeting's agenda as it is now."""
+        from regie.engine import agenda_approval
+
+        return self.call(agenda_approval.approve, meeting_id=meeting_id)
 
     # -- raw reads ---------------------------------------------------------------------
     def sql(self, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

@@ -199,6 +199,9 @@ def test_news_from_the_oogo_goes_to_every_lea(world: Any) -> None:
     pid, meeting = _decided_at_oogo(world)
     with pytest.raises(UsageError, match="not a meeting of the top body"):
         world.call(agenda.oogo_news, meeting_id=AO_MEETING)
+    with pytest.raises(UsageError, match="awaits the chair's confirmation"):
+        world.call(agenda.oogo_news, meeting_id=meeting)  # news carries confirmed decisions
+    world.call(decisions.confirm, proposal_id=pid, actor=world.chair("oogo"), version=1)
     result = world.call(agenda.oogo_news, meeting_id=meeting)
     assert (result.decisions, result.bodies) == (1, 8)
     found = notices(world, "oogo_news")
@@ -208,8 +211,8 @@ def test_news_from_the_oogo_goes_to_every_lea(world: Any) -> None:
     text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert msg["Subject"].startswith("Nieuws uit het OOGO van ")
     assert "LEA Ede" in text and pid in text and "vastgesteld" in text
-    assert "nog niet bevestigd" in text
-    with pytest.raises(UsageError, match="already sent"):
+    assert "Vastgelegd zonder gemandateerde stem voor Ede, SWV VO; reden: agreed by e-mail" in text
+    with pytest.raises(UsageError, match="every confirmed decision of it was in earlier news"):
         world.call(agenda.oogo_news, meeting_id=meeting)
 
 

@@ -116,11 +116,16 @@ def test_a_proposal_runs_the_regions_own_route(heuvelland: Region2) -> None:
     h.ok("advance", pid, now="2027-02-18T20:00")
     show = h.read("show", pid)
     assert (show["state"], *_meeting(show)) == ("bo", "bo-2027-03-11", "2027-03-11T19:30")
+    # The steering group sets the BO's agenda: only an approved item is decided there.
+    h.ok("agenda", "approve", "bo-2027-03-11", now="2027-02-18T21:00")
+    assert h.read("agenda", "bo-2027-03-11")["approval"]["routing_meeting"]["id"] == (
+        "stuurgroep-2027-02-18"
+    )
 
     # The SWV's administrator gives a prior position the day before; the aldermen come.
     h.ok(
         "attend", "bo-2027-03-11", "bestuurder-swv", "--prior-position", pid,
-        "--position", "agrees", now="2027-03-10T12:00",
+        "--stance", "agree", "--position", "agrees", now="2027-03-10T12:00",
     )  # fmt: skip
     h.ok("attend", "bo-2027-03-11", "wethouder-bergdorp", "--present", now="2027-03-11T19:35")
 
@@ -141,9 +146,9 @@ def test_a_proposal_runs_the_regions_own_route(heuvelland: Region2) -> None:
         now="2027-03-11T21:00",
     )  # fmt: skip
     assert h.read("show", pid)["state"] == "awaiting_confirmation"
-    # The BO's chair confirms; the coordinator cannot do it for her.
-    assert h.run("confirm", pid, now="2027-03-12T09:00").exit_code == 1
-    h.ok("confirm", pid, now="2027-03-12T09:00", user="wethouder-dalwijk")
+    # The BO's chair confirms the version she read; the coordinator cannot do it for her.
+    assert h.run("confirm", pid, "--version", "1", now="2027-03-12T09:00").exit_code == 1
+    h.ok("confirm", pid, "--version", "1", now="2027-03-12T09:00", user="wethouder-dalwijk")
     decisions = h.read("show", pid)["decisions"]
     assert [(d["outcome"], d["confirmed_by"]) for d in decisions] == [
         ("adopted", "wethouder-dalwijk")
@@ -163,7 +168,7 @@ def test_a_proposal_runs_the_regions_own_route(heuvelland: Region2) -> None:
     assert h.read("check")["problems"] == []
 
 
-def test_information_is_decided_by_the_steering_group(heuvelland: Region2) -> None:
+def test_information_is_noted_by_the_steering_group(heuvelland: Region2) -> None:
     h = heuvelland
     h.ok("init", "--config", str(h.config), now="2026-12-01T09:00")
     h.ok(
@@ -175,8 +180,9 @@ def test_information_is_decided_by_the_steering_group(heuvelland: Region2) -> No
     show = h.read("show", pid)
     assert (show["state"], show["meeting"]) == ("stuurgroep", "stuurgroep-2027-01-21")
     h.ok("decide", pid, "--outcome", "noted", now="2027-01-21T20:00")
-    h.ok("confirm", pid, now="2027-01-22T09:00")  # the coordinator chairs the steering group
-    assert h.read("show", pid)["state"] == "decided"
+    show = h.read("show", pid)  # information is not a decision: no version, no confirmation
+    assert (show["state"], show["decisions"], show["moves_allowed"]) == ("noted", [], [])
+    assert h.run("confirm", pid, "--version", "1", now="2027-01-22T09:00").exit_code == 1
 
 
 def test_every_problem_of_a_broken_second_region_at_once(heuvelland: Region2) -> None:

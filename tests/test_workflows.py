@@ -352,10 +352,25 @@ def test_builtin_specifics() -> None:
     )
     assert info.outcome("noted").label == {"nl": "voor kennisgeving aangenomen", "en": "noted"}
     assert [o.id for o in adoption.outcomes] == ["adopted", "rejected"]
-    given_advice = advice.outcome("advice_given")
-    assert given_advice.text_required
-    assert given_advice.label == {"nl": "advies uitgebracht", "en": "advice given"}
+    assert [o.id for o in advice.outcomes] == ["positive", "negative", "no_consensus"]
+    assert all(o.text_required for o in advice.outcomes)
+    assert advice.outcome("no_consensus").label == {
+        "nl": "geen overeenstemming",
+        "en": "no consensus",
+    }
     assert not adoption.outcome("adopted").text_required
+    # decisions at the right level: information is noted (no decision) and may end below
+    # the OOGO; an advice names its addressee; adoption ends at the OOGO only
+    assert (info.records_decision, adoption.records_decision, advice.records_decision) == (
+        False,
+        True,
+        True,
+    )
+    assert info.end_stages == ["chairs", "ao", "oogo"]
+    assert adoption.end_stages == advice.end_stages == ["oogo"]
+    assert (info.addressee, adoption.addressee, advice.addressee) == (False, False, True)
+    assert ["table", "chairs"] in info.allowed_routes()
+    assert ["table", "chairs"] not in adoption.allowed_routes()
     assert adoption.stage("chairs").label["nl"] == "voorzittersoverleg"
 
 
@@ -387,7 +402,9 @@ def test_is_valid_route() -> None:
     assert info.is_valid_route(["table", "chairs", "oogo"])
     assert not info.is_valid_route([])
     assert not info.is_valid_route(["chairs", "oogo"])
-    assert not info.is_valid_route(["table", "chairs", "ao"])
+    assert info.is_valid_route(["table", "chairs", "ao"])  # information may end at the AO
+    assert not info.is_valid_route(["table"])  # but not at the table: the route goes via chairs
+    assert not builtin_workflows()["adoption"].is_valid_route(["table", "chairs", "ao"])
     assert not info.is_valid_route(["table", "ao", "oogo"])
     assert not info.is_valid_route(["table", "chairs", "lea", "oogo"])
     assert not builtin_workflows()["adoption"].is_valid_route(["table", "chairs", "oogo"])
@@ -412,7 +429,11 @@ def test_check_route_lists_allowed_routes() -> None:
     assert "route 'table -> chairs -> oogo' is not allowed for adoption proposals" in message
     assert "no advance from 'chairs' to 'oogo'" in message
     assert message.endswith("allowed routes: table -> chairs -> ao -> oogo")
-    with pytest.raises(UsageError, match="table -> chairs -> ao -> oogo; table -> chairs -> oogo"):
+    allowed = (
+        "table -> chairs -> ao -> oogo; table -> chairs; table -> chairs -> ao; "
+        "table -> chairs -> oogo"
+    )
+    with pytest.raises(UsageError, match=allowed):
         builtin_workflows()["information"].check_route(["table", "oogo"])
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from regie import cli_admin, cli_agenda, cli_mail, cli_read, labels
+from regie import cli_admin, cli_agenda, cli_mail, cli_parties, cli_read, labels
 from regie import cli_words as w
 from regie.cli_support import (
     Env,
@@ -16,6 +16,7 @@ from regie.cli_support import (
     json_option,
     lang_option,
     meeting_option,
+    one_line,
     pass_env,
     reader,
     say,
@@ -80,31 +81,36 @@ def _print_move(env: Env, r: MoveResult) -> None:
 @json_option
 @pass_env
 def init(env: Env, config_file: str, check_only: bool, as_json: bool) -> None:
-    """Create or upgrade the database and load the region config into it."""
+    """Create or upgrade the database and load the region config into it. Gaps in the
+    rules of conduct (a focus point without leads, a partner at no table) are warnings
+    on stderr; the config still loads."""
     from regie.engine.setup import init_database
     from regie.region import load_region
     from regie.region_summary import summarize
+    from regie.region_warnings import warning_lines, warnings_json
 
     region = load_region(config_file)
     if check_only:
         summary = summarize(region)
         if as_json:
             emit_json(summary)
-            return
-        for line in summary["lines"]:
-            say(line)
-        return
-    report = init_database(db=env.database(require=False), clock=env.clock, region=region)
-    if as_json:
-        emit_json(report.as_dict())
-        return
-    say(
-        f"{report.database}: region {report.region} loaded ({report.people} people, "
-        f"{report.bodies} bodies; meetings +{report.meetings_added} "
-        f"~{report.meetings_changed} -{report.meetings_cancelled})"
-    )
-    for wf in report.workflows_added:
-        say(f"workflow added: {wf}")
+        else:
+            for line in summary["lines"]:
+                say(line)
+    else:
+        report = init_database(db=env.database(require=False), clock=env.clock, region=region)
+        if as_json:
+            emit_json({**report.as_dict(), "warnings": warnings_json(region)})
+        else:
+            say(
+                f"{report.database}: region {report.region} loaded ({report.people} people, "
+                f"{report.bodies} bodies; meetings +{report.meetings_added} "
+                f"~{report.meetings_changed} -{report.meetings_cancelled})"
+            )
+            for wf in report.workflows_added:
+                say(f"workflow added: {wf}")
+    for line in warning_lines(region):
+        click.echo(f"regie: warning: {one_line(line)}", err=True)
 
 
 @cli.command()
@@ -132,6 +138,11 @@ def init(env: Env, config_file: str, check_only: bool, as_json: bool) -> None:
 @click.option("--admin-lead", help="Administrative lead (person id).")
 @click.option("--official-lead", help="Official lead (person id).")
 @click.option("--doc", "documents", multiple=True, help="Link to a document (repeatable).")
+@click.option(
+    "--addressee",
+    metavar="PARTY|BODY",
+    help="For advice: whom the advice is for, a party or body id (or party:ID / body:ID).",
+)
 @meeting_option
 @as_option
 @pass_env
@@ -147,14 +158,26 @@ def submit(env: Env, as_: str | None, **kwargs: Any) -> None:
 @as_option
 @pass_env
 def route(env: Env, proposal: str, stages: tuple[str, ...], as_: str | None) -> None:
-    """Set a proposal's route (the routing body, e.g. the chairs' meeting), as stage ids:
-    `route P-2026-001 table chairs oogo`."""
+    """Give a proposal's route, as stage ids: `route P-2026-001 table chairs oogo`. From the
+    start of the routing body's meeting (e.g. the chairs' meeting) the route is set on its
+    behalf; before it, the route is proposed, on that meeting's agenda."""
     r = service(
         env, moves.set_route, actor=env.acting(as_), proposal_id=proposal, route=list(stages)
     )
-    v = _words(env, proposal_id=r.proposal_id)
-    route = " → ".join(w.word(v["words"], "stage", s) for s in stages)
-    say(w.line(env.lang, "route_set", pid=r.proposal_id, route=route))
+    v = _words(env, proposal_id=r.proposal_id, meeting_id=r.meeting_id, bodies=[r.routing_body])
+    route = " → ".join(w.word(v["words"], "stage", s) for s in r.route)
+    key = r.action if r.meeting_id else "route_proposed_later"
+    routing = v["bodies"].get(r.routing_body, r.routing_body)
+    say(
+        w.line(
+            env.lang,
+            key,
+            pid=r.proposal_id,
+            route=route,
+            routing=routing,
+            **w.meeting(env.lang, v["meeting"]),
+        )
+    )
 
 
 @cli.command()
@@ -232,8 +255,9 @@ def withdraw(env: Env, proposal: str, reason: str, as_: str | None) -> None:
 @cli.command()
 @click.argument("meeting")
 @click.argument("person")
-@click.option("--present", "status", flag_value="present", help="Attended.")
-@click.option("--absent", "status", flag_value="absent", help="Did not attend.")
+@click.option("--present", "status", flag_value="present", help="Attended (on the meeting day).")
+@click.option("--absent", "status", flag_value="absent", help="Did not attend, or will not.")
+@click.option("--expected", "status", flag_value="expected", help="Will attend (announced ahead).")
 @click.option(
     "--substitute-for", metavar="PERSON", help="Attended as registered substitute for this person."
 )
@@ -241,9 +265,14 @@ def withdraw(env: Env, proposal: str, reason: str, as_: str | None) -> None:
     "--prior-position",
     "item",
     metavar="PROPOSAL",
-    help="Record PERSON's position on this item beforehand (with --position).",
+    help="Record the party's position on this item before the meeting (with --stance).",
 )
-@click.option("--position", default="", help="The prior position, e.g. 'agrees'.")
+@click.option(
+    "--stance",
+    type=click.Choice(attendance.STANCES),
+    help="With --prior-position: whether the party can agree.",
+)
+@click.option("--position", default="", help="With --prior-position: an optional explanation.")
 @as_option
 @pass_env
 def attend(
@@ -253,93 +282,97 @@ def attend(
     status: str | None,
     substitute_for: str | None,
     item: str | None,
+    stance: str | None,
     position: str,
     as_: str | None,
 ) -> None:
-    """Record attendance at a meeting: present, absent, substitute, or a prior position."""
+    """Record attendance at a meeting: present, absent, expected, substitute, or a prior
+    position (agree, disagree or abstain) of a party that cannot come."""
     actor = env.acting(as_)
     if item:
-        r = service(
-            env,
-            attendance.record_prior_position,
-            actor=actor,
-            meeting_id=meeting,
-            proposal_id=item,
-            person=person,
-            position=position,
-        )
+        if stance is None:
+            raise click.UsageError(
+                f"a prior position needs --stance {', '.join(attendance.STANCES[:-1])} or "
+                f"{attendance.STANCES[-1]}"
+            )
+        r = service(env, attendance.record_prior_position, actor=actor, meeting_id=meeting,
+                    proposal_id=item, person=person, stance=stance, position=position)  # fmt: skip
         v = _words(env, meeting_id=meeting, parties=[r.party_id])
         party = v["parties"].get(r.party_id, r.party_id)
-        say(
-            w.line(
-                env.lang,
-                "prior_position",
-                party=party,
-                pid=item,
-                **w.meeting(env.lang, v["meeting"]),
-            )
-        )
+        words = w.meeting(env.lang, v["meeting"])
+        say(w.line(env.lang, "prior_position", party=party, pid=item,
+                   stance=w.stance(env.lang, stance), **words))  # fmt: skip
         return
     if substitute_for:
         status = "substitute"
     if status is None:
         raise click.UsageError(
-            "say --present, --absent, --substitute-for PERSON or --prior-position PROPOSAL"
+            "say --present, --absent, --expected, --substitute-for PERSON or "
+            "--prior-position PROPOSAL --stance STANCE"
         )
-    r = service(
-        env,
-        attendance.record_attendance,
-        actor=actor,
-        meeting_id=meeting,
-        person=person,
-        status=status,
-        substitute_for=substitute_for,
-    )
-    v = _words(env, meeting_id=meeting, people=[person, substitute_for or ""], parties=[r.party_id])
-    names = v["people"]
-    say(
-        w.line(
-            env.lang,
-            r.status,
-            person=names.get(person, person),
-            party=v["parties"].get(r.party_id, r.party_id),
-            absent=names.get(substitute_for or "", substitute_for),
-            **w.meeting(env.lang, v["meeting"]),
-        )
-    )
+    r = service(env, attendance.record_attendance, actor=actor, meeting_id=meeting,
+                person=person, status=status, substitute_for=substitute_for)  # fmt: skip
+    v = _words(env, meeting_id=meeting, people=[person, substitute_for or ""],
+               parties=[r.party_id, *r.unmandated_for])  # fmt: skip
+    names, parties, where = v["people"], v["parties"], w.meeting(env.lang, v["meeting"])
+    say(w.line(env.lang, r.status, person=names.get(person, person),
+               party=parties.get(r.party_id, r.party_id),
+               absent=names.get(substitute_for or "", substitute_for), **where))  # fmt: skip
+    if r.warning:
+        listed = ", ".join(parties.get(p, p) for p in r.unmandated_for)
+        warning = w.line(env.lang, "no_mandate", person=names.get(person, person),
+                         parties=listed, **where)  # fmt: skip
+        click.echo(f"regie: warning: {one_line(warning)}", err=True)
 
 
 @cli.command()
 @click.argument("proposal")
-@click.option("--outcome", required=True, help="adopted, rejected, noted, advice_given…")
+@click.option("--outcome", help="adopted, rejected, noted, positive, negative, no_consensus…")
 @click.option("--text", default="", help="The decision text.")
 @click.option(
     "--override",
     metavar="REASON",
     help="Coordinator only: record despite uncovered parties, with this reason.",
 )
+@click.option(
+    "--dissent",
+    metavar="TEXT",
+    help="Who disagrees and why; required when a party gave the prior position 'disagree'.",
+)
+@click.option(
+    "--retract",
+    is_flag=True,
+    help="Withdraw the recorded decision (awaiting confirmation) for a new one; with --reason.",
+)
+@click.option("--reason", default="", help="Why the decision is retracted.")
 @as_option
 @pass_env
-def decide(
-    env: Env, proposal: str, outcome: str, text: str, override: str | None, as_: str | None
-) -> None:
-    """Record the outcome at the deciding body's meeting (awaits the chair's confirmation)."""
+def decide(env: Env, proposal: str, as_: str | None, **options: Any) -> None:
+    """Record the outcome at the meeting where the route ends (a decision then awaits the
+    chair's confirmation; an information item is noted), or --retract it."""
+    if options["retract"]:
+        _retract(env, proposal, as_, options["reason"])
+        return
+    if not options["outcome"]:
+        raise click.UsageError("give the outcome with --outcome (or --retract)")
     r = service(
         env,
         decisions.decide,
         actor=env.acting(as_),
         proposal_id=proposal,
-        outcome=outcome,
-        text=text,
-        override=override,
+        outcome=options["outcome"],
+        text=options["text"],
+        override=options["override"],
+        dissent=options["dissent"],
     )
     v = _words(env, proposal_id=r.proposal_id, meeting_id=r.meeting_id, parties=r.uncovered)
     text = w.line(
         env.lang,
-        "decided",
+        "decided" if r.version else "noted",
         pid=r.proposal_id,
         outcome=w.word(v["words"], "outcome", r.outcome),
         state=w.word(v["words"], "state", r.state),
+        version=r.version,
         **w.meeting(env.lang, v["meeting"]),
     )
     if r.uncovered:
@@ -348,23 +381,48 @@ def decide(
     say(text)
 
 
+def _retract(env: Env, proposal: str, as_: str | None, reason: str) -> None:
+    r = service(
+        env, decisions.retract, actor=env.acting(as_), proposal_id=proposal, reason=reason
+    )
+    v = _words(env, proposal_id=r.proposal_id, meeting_id=r.meeting_id)
+    say(
+        w.line(
+            env.lang,
+            "retracted",
+            pid=r.proposal_id,
+            version=r.version,
+            **w.meeting(env.lang, v["meeting"]),
+        )
+    )
+
+
 @cli.command()
 @click.argument("proposal")
+@click.option(
+    "--version",
+    "version",
+    type=int,
+    help="The decision text version you confirm (or amend); see 'regie show'.",
+)
 @click.option(
     "--amend",
     "amend_text",
     metavar="TEXT",
-    help="Replace the decision text (a new version; confirmation starts again).",
+    help="Replace the decision text (a new version; it needs its own confirmation).",
 )
 @as_option
 @pass_env
-def confirm(env: Env, proposal: str, amend_text: str | None, as_: str | None) -> None:
-    """Chair of the deciding body: confirm the recorded decision, or amend its text."""
+def confirm(
+    env: Env, proposal: str, version: int | None, amend_text: str | None, as_: str | None
+) -> None:
+    """Chair of the deciding body: confirm decision text version N, or amend it."""
     r = service(
         env,
         decisions.confirm,
         actor=env.acting(as_),
         proposal_id=proposal,
+        version=version,
         amend_text=amend_text,
     )
     words = _words(env, proposal_id=r.proposal_id)["words"]
@@ -380,7 +438,13 @@ def confirm(env: Env, proposal: str, amend_text: str | None, as_: str | None) ->
     )
 
 
-for _command in [*cli_read.COMMANDS, *cli_mail.COMMANDS, *cli_agenda.COMMANDS, *cli_admin.COMMANDS]:
+for _command in [
+    *cli_read.COMMANDS,
+    *cli_mail.COMMANDS,
+    *cli_agenda.COMMANDS,
+    *cli_admin.COMMANDS,
+    *cli_parties.COMMANDS,
+]:
     cli.add_command(_command)
 
 

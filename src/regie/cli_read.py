@@ -21,7 +21,7 @@ from regie.cli_support import (
     table,
 )
 from regie.clock import to_utc_naive
-from regie.engine import audit, queries
+from regie.engine import agenda_view, audit, queries
 
 
 @click.command()
@@ -52,6 +52,8 @@ def show(env: Env, proposal: str, as_json: bool) -> None:
     for d in p["decisions"]:
         fields.append((names[6].format(version=d["version"]), _decision(lang, d)))
     fields.append((names[7], w.moves(lang, p["moves"])))
+    if p["proposed_route"]:
+        fields.insert(4, (names[8], " → ".join(p["proposed_route_labels"])))
     width = max(len(name) for name, _ in fields)
     say(f"{p['id']}  {p['title']}")
     for name, value in fields:
@@ -145,31 +147,66 @@ def meetings(env: Env, body: str | None, include_past: bool, limit: int, as_json
     )
 
 
-@click.command()
+@click.command(name="show")
 @click.argument("meeting")
 @json_option
 @pass_env
 def agenda(env: Env, meeting: str, as_json: bool) -> None:
-    """The agenda of a meeting: items with concerned parties and purpose."""
-    a = reader(env, queries.agenda, meeting_id=meeting, lang=env.lang)
+    """The agenda of a meeting: items with concerned parties and purpose, routes proposed to
+    the routing body, and for the top meeting the routing body's approval."""
+    a = reader(env, agenda_view.agenda, meeting_id=meeting, lang=env.lang)
     if as_json:
         emit_json(a)
         return
+    lang = env.lang
     brief = {"id": a["meeting"], "body_name": a["body_name"], "starts_at": a["starts_at"]}
+    awaiting = w.line(lang, "awaiting_approval")
     table(
-        w.title(env.lang, "agenda", status=a["status_label"], **w.meeting(env.lang, brief)),
-        w.headers(env.lang, "agenda"),
+        w.title(lang, "agenda", status=a["status_label"], **w.meeting(lang, brief)),
+        w.headers(lang, "agenda"),
         [
             (
                 i["proposal"],
                 i["title"],
                 i["purpose_label"],
                 ", ".join(i["party_names"].get(x, x) for x in i["parties"]),
-                i["result_label"],
+                awaiting if i["awaiting_approval"] else i["result_label"],
             )
             for i in a["items"]
         ],
     )
+    for i in a["items"]:
+        if i["proposed_route"]:
+            route = " → ".join(i["proposed_route_labels"])
+            say(w.line(lang, "agenda_route", pid=i["proposal"], route=route))
+    if a["needs_approval"]:
+        _approval_lines(lang, a)
+
+
+def _approval_lines(lang: str, a: dict[str, Any]) -> None:
+    """Whether the routing body approved the top meeting's agenda, and what awaits it."""
+    routing, approval = a["routing_body_name"] or a["routing_body"], a["approval"]
+    if approval is None:
+        say(w.line(lang, "agenda_unapproved", routing=routing, meeting=a["meeting"]))
+        return
+    held = approval["routing_meeting"]
+    say(
+        w.line(
+            lang,
+            "agenda_approval",
+            routing=routing,
+            held=w.line(lang, "held", **w.meeting(lang, held)) if held else "",
+            stamp=w.stamp(approval["at"], lang),
+        )
+    )
+    n = len([i for i in a["items"] if i["awaiting_approval"]])
+    if n:
+        awaiting = w.count(lang, "awaiting", n)
+        say(
+            w.line(
+                lang, "agenda_awaiting", awaiting=awaiting, routing=routing, meeting=a["meeting"]
+            )
+        )
 
 
 @click.command()
@@ -258,4 +295,4 @@ def demo(keep: str | None) -> None:
     run_demo(keep=keep)
 
 
-COMMANDS = [show, list_cmd, meetings, agenda, people, audit_group, demo]
+COMMANDS = [show, list_cmd, meetings, people, audit_group, demo]  # agenda: cli_agenda

@@ -23,8 +23,30 @@ LINES: Final[dict[str, dict[str, str]]] = {
         "moved": "{pid} {action}",
         "now": "; stand: {state}",
         "late": "; de termijn voor de stukken was al verstreken, met de hand gekozen",
-        "route_set": "{pid} route vastgesteld: {route}",
-        "decided": "{pid} besluit vastgelegd: {outcome}, in {body} op {day} ({meeting}); {state}",
+        "route_set": "{pid} route vastgesteld namens {body} op {day} ({meeting}): {route}",
+        "route_proposed": "{pid} route voorgesteld: {route}; {body} beslist erover op {when} "
+        "({meeting})",
+        "route_proposed_later": "{pid} route voorgesteld: {route}; {routing} beslist erover "
+        "zodra het voorstel op de agenda staat",
+        "approved": "Agenda van {body} op {when} ({meeting}) goedgekeurd namens {routing}"
+        "{held}: {items}",
+        "held": " van {day} ({meeting})",
+        "approved_again": "; de gewijzigde agenda is opnieuw gepubliceerd voor de leden, als "
+        "agenda-update; de mails gaan uit met 'regie send'",
+        "left_out": "; {awaiting} nog op akkoord van {routing} en ging niet mee "
+        "(regie agenda approve {meeting})",
+        "agenda_route": "{pid}: voorgestelde route {route}",
+        "agenda_approval": "Goedgekeurd namens {routing}{held}, {stamp}",
+        "agenda_awaiting": "{awaiting} op akkoord van {routing}: regie agenda approve {meeting}",
+        "agenda_unapproved": "Nog niet goedgekeurd door {routing}: regie agenda approve {meeting}",
+        "awaiting_approval": "wacht op akkoord",
+        "parties": "{pid} betrokken partijen gecorrigeerd, nu: {parties} (erbij: {added}; eraf: "
+        "{removed})",
+        "decided": "{pid} besluit vastgelegd: {outcome}, in {body} op {day} ({meeting}); {state}"
+        " (versie {version})",
+        "noted": "{pid} {outcome} in {body} op {day} ({meeting}); afgesloten zonder besluit",
+        "retracted": "{pid} besluit versie {version} ingetrokken; het voorstel staat weer op "
+        "{body} op {day} ({meeting})",
         "override": "; geen gemandateerde stem voor {parties}, toch vastgelegd: {reason}",
         "amended": "{pid} besluittekst gewijzigd, versie {version}; {state}",
         "confirmed": "{pid} besluit bevestigd: {outcome}, versie {version}",
@@ -32,8 +54,11 @@ LINES: Final[dict[str, dict[str, str]]] = {
         "absent": "{person} ({party}) afwezig bij {body} op {day} ({meeting})",
         "substitute": "{person} ({party}) aanwezig als vervanger van {absent} bij {body} "
         "op {day} ({meeting})",
-        "prior_position": "Standpunt vooraf van {party} over {pid} vastgelegd, voor {body} "
-        "op {day} ({meeting})",
+        "expected": "{person} ({party}) verwacht bij {body} op {day} ({meeting})",
+        "prior_position": "Standpunt vooraf van {party} over {pid} vastgelegd ({stance}), voor "
+        "{body} op {day} ({meeting})",
+        "no_mandate": "{person} heeft op {day} geen mandaat in {body} voor een partij waar de "
+        "agendapunten over gaan ({parties}); vastgelegd, maar telt niet mee voor de mandaatcheck",
         "published": "Agenda van {body} op {when} ({meeting}) gepubliceerd voor de leden, "
         "{items}; de mails gaan uit met 'regie send'",
         "republished": "Agenda van {body} op {when} ({meeting}) opnieuw gepubliceerd voor de "
@@ -55,8 +80,30 @@ LINES: Final[dict[str, dict[str, str]]] = {
         "moved": "{pid} {action}",
         "now": "; state: {state}",
         "late": "; the deadline for documents had passed, chosen by hand",
-        "route_set": "{pid} route set: {route}",
-        "decided": "{pid} decision recorded: {outcome}, at {body} on {day} ({meeting}); {state}",
+        "route_set": "{pid} route set on behalf of {body} on {day} ({meeting}): {route}",
+        "route_proposed": "{pid} route proposed: {route}; {body} decides on it on {when} "
+        "({meeting})",
+        "route_proposed_later": "{pid} route proposed: {route}; {routing} decides on it once "
+        "the proposal is on its agenda",
+        "approved": "Agenda of {body} on {when} ({meeting}) approved on behalf of {routing}"
+        "{held}: {items}",
+        "held": " of {day} ({meeting})",
+        "approved_again": "; the changed agenda was published again to the members, as a "
+        "calendar update; the mails go out with 'regie send'",
+        "left_out": "; {awaiting} approval by {routing} and was left out "
+        "(regie agenda approve {meeting})",
+        "agenda_route": "{pid}: proposed route {route}",
+        "agenda_approval": "Approved on behalf of {routing}{held}, {stamp}",
+        "agenda_awaiting": "{awaiting} approval by {routing}: regie agenda approve {meeting}",
+        "agenda_unapproved": "Not yet approved by {routing}: regie agenda approve {meeting}",
+        "awaiting_approval": "awaiting approval",
+        "parties": "{pid} concerned parties corrected, now: {parties} (added: {added}; removed: "
+        "{removed})",
+        "decided": "{pid} decision recorded: {outcome}, at {body} on {day} ({meeting}); {state}"
+        " (version {version})",
+        "noted": "{pid} {outcome} at {body} on {day} ({meeting}); closed without a decision",
+        "retracted": "{pid} decision version {version} retracted; the proposal is back on "
+        "{body} on {day} ({meeting})",
         "override": "; no mandated voice for {parties}, recorded anyway: {reason}",
         "amended": "{pid} decision text amended, version {version}; {state}",
         "confirmed": "{pid} decision confirmed: {outcome}, version {version}",
@@ -64,8 +111,11 @@ LINES: Final[dict[str, dict[str, str]]] = {
         "absent": "{person} ({party}) absent from {body} on {day} ({meeting})",
         "substitute": "{person} ({party}) present as substitute for {absent} at {body} "
         "on {day} ({meeting})",
-        "prior_position": "Prior position of {party} on {pid} recorded, for {body} "
+        "expected": "{person} ({party}) expected at {body} on {day} ({meeting})",
+        "prior_position": "Prior position of {party} on {pid} recorded ({stance}), for {body} "
         "on {day} ({meeting})",
+        "no_mandate": "{person} has no mandate in {body} on {day} for any party its items "
+        "concern ({parties}); recorded, but it does not count in the mandate check",
         "published": "Agenda of {body} on {when} ({meeting}) published to the members, "
         "{items}; the mails go out with 'regie send'",
         "republished": "Agenda of {body} on {when} ({meeting}) published again to the "
@@ -81,17 +131,25 @@ LINES: Final[dict[str, dict[str, str]]] = {
     },
 }
 
+# the stance of a prior position (engine.mandate.STANCES)
+STANCES: Final[dict[str, dict[str, str]]] = {
+    "nl": {"agree": "stemt in", "disagree": "stemt niet in", "abstain": "onthoudt zich"},
+    "en": {"agree": "agrees", "disagree": "disagrees", "abstain": "abstains"},
+}
+
 # (none, one, many) for counted things
 COUNTS: Final[dict[str, dict[str, tuple[str, str, str]]]] = {
     "nl": {
         "items": ("geen agendapunten", "1 agendapunt", "{n} agendapunten"),
         "decisions": ("geen besluiten", "1 besluit", "{n} besluiten"),
         "bodies": ("geen overleggen", "1 overleg", "{n} overleggen"),
+        "awaiting": ("geen agendapunten wachten", "1 agendapunt wacht", "{n} agendapunten wachten"),
     },
     "en": {
         "items": ("no items", "1 item", "{n} items"),
         "decisions": ("no decisions", "1 decision", "{n} decisions"),
         "bodies": ("no bodies", "1 body", "{n} bodies"),
+        "awaiting": ("no items await", "1 item awaits", "{n} items await"),
     },
 }
 
@@ -136,6 +194,7 @@ TABLES: Final[dict[str, dict[str, tuple[str, ...]]]] = {
             "vergadering",
             "besluit v{version}",
             "mogelijk",
+            "voorgestelde route",
         ),
     },
     "en": {
@@ -170,6 +229,7 @@ TABLES: Final[dict[str, dict[str, tuple[str, ...]]]] = {
             "meeting",
             "decision v{version}",
             "moves",
+            "proposed route",
         ),
     },
 }
@@ -184,6 +244,7 @@ DETAIL_KEYS: Final[dict[str, dict[str, str]]] = {
         "override": "zonder mandaat",
         "status": "status",
         "person": "persoon",
+        "after": "partijen nu",
     },
     "en": {
         "to": "to",
@@ -194,12 +255,17 @@ DETAIL_KEYS: Final[dict[str, dict[str, str]]] = {
         "override": "override",
         "status": "status",
         "person": "person",
+        "after": "parties now",
     },
 }
 
 
 def line(lang: str, key: str, **values: Any) -> str:
     return LINES[language(lang)][key].format(**values)
+
+
+def stance(lang: str, stance_id: str) -> str:
+    return STANCES[language(lang)].get(stance_id, stance_id)
 
 
 def count(lang: str, what: str, n: int) -> str:
@@ -271,7 +337,8 @@ def details(lang: str, payload: Mapping[str, Any], words: Mapping[str, str]) -> 
         if key in words:
             return words[key]
         value = payload[key]
-        return " → ".join(map(str, value)) if isinstance(value, list) else str(value)
+        sep = ", " if key == "after" else " → "  # parties are a list, a route a path
+        return sep.join(map(str, value)) if isinstance(value, list) else str(value)
 
     names = DETAIL_KEYS[language(lang)]
     return "; ".join(f"{names[k]}: {shown(k)}" for k in names if payload.get(k))

@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from regie.clock import AMSTERDAM, FixedClock, to_local
-from regie.engine import agenda, attendance, audit, decisions, moves, queries
+from regie.engine import agenda, agenda_approval, attendance, audit, decisions, moves, queries
 from regie.engine.moves import MoveResult
 from regie.engine.setup import init_database
 from regie.engine.storage import Database
@@ -72,6 +72,17 @@ class Demo:
             self.call(moves.advance, actor=self.coordinator, proposal_id=pid), "advanced"
         )
 
+    def approve(self, pid: str) -> None:
+        """The chairs' meeting sets the agenda of the OOGO the proposal now waits for."""
+        meeting = self.meeting_of(pid)
+        r = self.call(agenda_approval.approve, actor=self.coordinator, meeting_id=meeting)
+        held = r.routing_meeting or "(no meeting yet)"
+        self.say(
+            pid,
+            f"agenda of {meeting} approved on behalf of the chairs' meeting {held} "
+            f"({len(r.proposals)} item(s))",
+        )
+
     def representative(self, party: str) -> str:
         for md in self.region.mandates:
             if md.party == party and md.body == self.oogo.id:
@@ -93,7 +104,7 @@ class Demo:
             decisions.decide, actor=self.coordinator, proposal_id=pid, outcome=outcome, text=text
         )
         self.say(pid, f"decision recorded at {r.meeting_id}: {outcome} (awaiting the chair)")
-        self.call(decisions.confirm, actor=self.oogo.chair, proposal_id=pid)
+        self.call(decisions.confirm, actor=self.oogo.chair, proposal_id=pid, version=1)
         self.say(pid, f"decision confirmed by {self.oogo.chair}, chair of the OOGO")
 
     # -- the three stories -------------------------------------------------------------
@@ -123,8 +134,11 @@ class Demo:
             reason="De financiële paragraaf ontbreekt nog",
         )
         yield self.moved(r, "returned by the AO to the table (financial section missing)")
-        for _ in range(3):
+        for _ in range(2):
             yield self.advance(pid)
+        at = self.advance(pid)
+        self.approve(pid)
+        yield at
         meeting = self.meeting_of(pid)
         for party in ("veenendaal", "swv-vo"):
             self.present(meeting, party)
@@ -176,16 +190,17 @@ class Demo:
         )
         pid = r.proposal_id
         self.ids.append(pid)
-        yield self.moved(r, "submitted (for information)")
+        at = self.moved(r, "submitted (for information)")
+        route = ["table", "chairs", "oogo"]
+        self.call(moves.set_route, actor=self.coordinator, proposal_id=pid, route=route)
+        self.say(pid, "coordinator proposes the route table -> chairs -> oogo (on the agenda)")
+        yield at
         yield self.advance(pid)
-        self.call(
-            moves.set_route,
-            actor=self.coordinator,
-            proposal_id=pid,
-            route=["table", "chairs", "oogo"],
-        )
-        self.say(pid, "chairs' meeting sets the route: table -> chairs -> oogo (skips the AO)")
-        yield self.advance(pid)
+        r2 = self.call(moves.set_route, actor=self.coordinator, proposal_id=pid, route=route)
+        self.say(pid, f"chairs' meeting {r2.meeting_id} sets the route: skips the AO")
+        at = self.advance(pid)
+        self.approve(pid)
+        yield at
         self.decide_and_confirm(pid, "noted", "De OOGO neemt kennis van het dashboard.")
 
     def advice(self) -> Story:
@@ -206,24 +221,26 @@ class Demo:
             yield self.advance(pid)
         at = self.advance(pid)
         meeting = self.meeting_of(pid)
+        self.approve(pid)
         self.call(agenda.publish_agenda, actor=self.coordinator, meeting_id=meeting)
         self.say(pid, f"agenda of {meeting} published (mail with calendar invite to its members)")
-        yield at
-        self.present(meeting, "barneveld")
         self.call(
             attendance.record_prior_position,
             actor=self.coordinator,
             meeting_id=meeting,
             proposal_id=pid,
             person=self.representative("swv-po"),
+            stance="agree",
             position="Kan instemmen, mits de pilot in 2027 start.",
         )
-        self.say(pid, "swv-po cannot attend and gave its position beforehand")
+        self.say(pid, "swv-po cannot attend and gives its position beforehand: agree")
+        yield at
+        self.present(meeting, "barneveld")
         r = self.call(
             decisions.decide,
             actor=self.coordinator,
             proposal_id=pid,
-            outcome="advice_given",
+            outcome="positive",
             text="Positief advies over de aanpak.",
         )
         self.say(pid, f"advice recorded at {r.meeting_id} (awaiting the chair)")
@@ -234,7 +251,7 @@ class Demo:
             amend_text="Positief advies; de pilot start in 2027.",
         )
         self.say(pid, "chair amends the advice text (version 2, confirmation starts again)")
-        self.call(decisions.confirm, actor=self.oogo.chair, proposal_id=pid)
+        self.call(decisions.confirm, actor=self.oogo.chair, proposal_id=pid, version=2)
         self.say(pid, f"decision confirmed by {self.oogo.chair}")
 
 

@@ -12,6 +12,8 @@ escaping to the user is a bug.
     ├── NotAllowed                  exit 1   the acting person lacks the role for this action
     ├── InvalidMove                 exit 1   move not allowed from the proposal's state
     ├── MandateMissing              exit 1   concerned parties not covered at decision time
+    ├── DissentNotRecorded          exit 1   a party disagreed and the decision does not say so
+    ├── StaleVersion                exit 1   confirm/amend of a superseded decision version
     ├── ConcurrentChange            exit 1   someone else changed the proposal first
     ├── StorageError                exit 3   database unusable (locked, full, read-only, damaged,
     │                                         newer schema)
@@ -120,15 +122,20 @@ class InvalidMove(RegieError):
 
 
 class MandateMissing(RegieError):
-    """Concerned parties have no mandated voice at the deciding meeting."""
+    """Concerned parties have no mandated voice at the deciding meeting; ``reasons`` says
+    for each of them why (one clause per party, see ``regie.engine.mandate``)."""
 
-    def __init__(self, proposal: str, meeting: str, parties: Sequence[str]) -> None:
+    def __init__(
+        self, proposal: str, meeting: str, parties: Sequence[str], reasons: Sequence[str] = ()
+    ) -> None:
         self.proposal = proposal
         self.meeting = meeting
         self.parties = list(parties)
+        self.reasons = list(reasons)
+        why = f" ({'; '.join(self.reasons)})" if self.reasons else ""
         super().__init__(
             f"{proposal}: cannot record a decision at {meeting}: no mandated representative, "
-            f"substitute with mandate or prior position for: {', '.join(self.parties)}; "
+            f"substitute with mandate or prior position for: {', '.join(self.parties)}{why}; "
             "record attendance with 'regie attend', or use --override \"reason\""
         )
 
@@ -152,3 +159,28 @@ class StorageError(RegieError):
 
 class MailError(RegieError):
     """Mail could not be configured or sent."""
+
+
+class DissentNotRecorded(RegieError):
+    """A concerned party is on record as disagreeing, and the decision does not say so."""
+
+    def __init__(self, proposal: str, parties: Sequence[str]) -> None:
+        self.proposal = proposal
+        self.parties = list(parties)
+        super().__init__(
+            f"{proposal}: {', '.join(self.parties)} gave a prior position 'disagree'; record "
+            'the dissent with the decision: --dissent "who disagrees and why"'
+        )
+
+
+class StaleVersion(RegieError):
+    """A confirmation or amendment names a decision version that is no longer the latest."""
+
+    def __init__(self, proposal: str, move: str, version: int, latest: int, text: str) -> None:
+        self.proposal = proposal
+        self.version = version
+        self.latest = latest
+        super().__init__(
+            f"{proposal}: cannot {move} version {version}: it was superseded by version "
+            f'{latest}, which reads "{text}"; read it, then {move} --version {latest}'
+        )

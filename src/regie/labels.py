@@ -35,6 +35,9 @@ ACTIONS: Final[dict[str, dict[str, str]]] = {
     "nl": {
         "submitted": "ingediend",
         "route_set": "route vastgesteld",
+        "route_proposed": "route voorgesteld",
+        "parties_changed": "partijen gecorrigeerd",
+        "agenda_approved": "agenda goedgekeurd",
         "advanced": "doorgezet",
         "returned": "teruggestuurd",
         "deferred": "uitgesteld",
@@ -53,6 +56,9 @@ ACTIONS: Final[dict[str, dict[str, str]]] = {
     "en": {
         "submitted": "submitted",
         "route_set": "route set",
+        "route_proposed": "route proposed",
+        "parties_changed": "parties corrected",
+        "agenda_approved": "agenda approved",
         "advanced": "advanced",
         "returned": "sent back",
         "deferred": "deferred",
@@ -71,8 +77,18 @@ ACTIONS: Final[dict[str, dict[str, str]]] = {
 }
 
 ATTENDANCE: Final[dict[str, dict[str, str]]] = {
-    "nl": {"present": "aanwezig", "absent": "afwezig", "substitute": "vervanger"},
-    "en": {"present": "present", "absent": "absent", "substitute": "substitute"},
+    "nl": {
+        "present": "aanwezig",
+        "absent": "afwezig",
+        "substitute": "vervanger",
+        "expected": "verwacht",
+    },
+    "en": {
+        "present": "present",
+        "absent": "absent",
+        "substitute": "substitute",
+        "expected": "expected",
+    },
 }
 
 

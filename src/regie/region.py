@@ -262,9 +262,15 @@ class CalendarSpec(_Model):
 
 
 class FocusPoint(_Model):
+    """A focus point ("speerpunt") of the regional agenda, with its two leads ("trekkers",
+    person ids): rule of conduct 4 wants both; a missing one is a warning at load
+    (:mod:`regie.region_warnings`), an unknown one an error."""
+
     id: Slug
     title_nl: str
     title_en: str
+    admin_lead: str | None = None  # administrative lead, e.g. an alderman
+    official_lead: str | None = None  # official lead, e.g. a policy officer
 
 
 class _HasId(Protocol):

@@ -1,6 +1,7 @@
 """What `regie init --check` prints about a valid region config: its size, each purpose's
 workflow (the region's own or built-in) with its route in the region's body names, and the
-roles. Nothing here touches a database."""
+roles; in JSON also the warnings (:mod:`regie.region_warnings`, printed on stderr by the
+CLI). Nothing here touches a database."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from regie.region import Region
 from regie.region_structure import bodies_for
+from regie.region_warnings import warnings_json
 from regie.workflows.definition import Workflow
 
 
@@ -63,5 +65,6 @@ def summarize(region: Region) -> dict[str, Any]:
         "meetings": meetings,
         "workflows": workflows,
         "roles": roles.as_setting(),
+        "warnings": warnings_json(region),
         "lines": lines,
     }

@@ -342,6 +342,17 @@ def _substitutes(region: Region) -> Iterator[Problem]:
         yield from _refs(region, f"substitutes[{i}]", entry, "person")
 
 
+def _focus_point_leads(region: Region) -> Iterator[Problem]:
+    """A focus point's leads are people of the region (a missing lead is only a warning,
+    see :mod:`regie.region_warnings`)."""
+    people = [person.id for person in region.people]
+    for i, point in enumerate(region.focus_points):
+        for key in ("admin_lead", "official_lead"):
+            lead = getattr(point, key)
+            if lead is not None and lead not in people:
+                yield f"focus_points[{i}].{key}", _unknown("person", lead, people, "[[people]]")
+
+
 CHECKS: tuple[Check, ...] = (
     _unique_ids,
     _people,
@@ -350,6 +361,7 @@ CHECKS: tuple[Check, ...] = (
     _mandates,
     _mandate_overlaps,
     _substitutes,
+    _focus_point_leads,
 )
 
 

@@ -135,7 +135,7 @@ def test_every_read_command_emits_json(db_file):
         "show": ["show", pid],
         "list": ["list"],
         "meetings": ["meetings"],
-        "agenda": ["agenda", meeting],
+        "agenda show": ["agenda", meeting],  # `agenda MEETING` is short for `agenda show`
         "people": ["people"],
         "audit show": ["audit", "show", pid],
         "audit verify": ["audit", "verify"],
@@ -164,12 +164,15 @@ def test_every_read_command_emits_json(db_file):
 def test_flow_through_the_cli(db_file):
     pid = submit(db_file)
     for stage in ("chairs", "ao", "oogo"):
-        r = run(db_file, "--lang", "en", "advance", pid, now=meeting_start(db_file, pid))
+        before = meeting_start(db_file, pid)
+        r = run(db_file, "--lang", "en", "advance", pid, now=before)
         assert r.exit_code == 0, r.output
         shown = json.loads(run(db_file, "show", pid, "--json").stdout)
         assert shown["state"] == stage
         assert r.stdout.startswith(f"{pid} advanced to {body_name(db_file, stage)}, on ")
         assert r.stdout.rstrip().endswith(f"({shown['meeting']})")
+    # the chairs' meeting sets the OOGO agenda before the OOGO meets
+    assert run(db_file, "agenda", "approve", shown["meeting"], now=before).exit_code == 0
     at = meeting_start(db_file, pid)
     r = run(db_file, "decide", pid, "--outcome", "adopted", "--text", "Adopted.", now=at)
     line = one_error_line(r, 1)
@@ -197,7 +200,9 @@ def test_flow_through_the_cli(db_file):
     )
     assert r.exit_code == 0
     assert r.stdout == f"{pid} decision text amended, version 2; awaiting confirmation\n"
-    r = run(db_file, "--lang", "en", "confirm", pid, now=at, user="sandra-kooiman")
+    r = run(
+        db_file, "--lang", "en", "confirm", pid, "--version", "2", now=at, user="sandra-kooiman"
+    )
     assert r.exit_code == 0
     assert r.stdout == f"{pid} decision confirmed: adopted, version 2\n"
     r = run(db_file, "audit", "show", pid, "--json")

@@ -61,9 +61,12 @@ def shown(db: Path, pid: str) -> dict[str, Any]:
 
 
 def to_oogo(db: Path, pid: str) -> str:
-    """Advance to the OOGO; the start of its meeting."""
+    """Advance to the OOGO, whose agenda the chairs' meeting approves; the start of its
+    meeting."""
     for _ in range(3):
-        run(db, "advance", pid, now=shown(db, pid)["meeting_starts_at"])
+        before = shown(db, pid)["meeting_starts_at"]
+        run(db, "advance", pid, now=before)
+    run(db, "agenda", "approve", shown(db, pid)["meeting"], now=before)
     return str(shown(db, pid)["meeting_starts_at"])
 
 
@@ -106,7 +109,7 @@ def test_show_in_dutch(db_file: Path) -> None:
         "route tafel → voorzittersoverleg → ambtelijk overleg → OOGO",
         "stand tafel",
         f"vergadering {TABLE}, dinsdag 8 december 2026, 09.30 uur (tafel-model-2026-12-08)",
-        "mogelijk advance naar voorzittersoverleg, defer, withdraw",
+        "mogelijk advance naar voorzittersoverleg, defer, withdraw, route",
     ]
 
 
@@ -115,7 +118,8 @@ def test_a_decision_awaits_confirmation_in_dutch(db_file: Path) -> None:
     r = to_awaiting_confirmation(db_file, pid)
     assert r.stdout == (
         f"{pid} besluit vastgelegd: vastgesteld, in {OOGO} op donderdag 28 januari 2027 "
-        "(oogo-2027-01-28); wacht op bevestiging; geen gemandateerde stem voor Gemeente Ede, "
+        "(oogo-2027-01-28); wacht op bevestiging (versie 1); geen gemandateerde stem voor "
+        "Gemeente Ede, "
         "Samenwerkingsverband passend onderwijs VO FoodValley, toch vastgelegd: per mail\n"
     )
     show = run(db_file, "show", pid).stdout
@@ -125,7 +129,7 @@ def test_a_decision_awaits_confirmation_in_dutch(db_file: Path) -> None:
     ), show
     listed = run(db_file, "list").stdout
     assert "wacht op" in listed and "awaiting" not in listed
-    r = run(db_file, "confirm", pid, user=DUTCH_CHAIR)
+    r = run(db_file, "confirm", pid, "--version", "1", user=DUTCH_CHAIR)
     assert r.stdout == f"{pid} besluit bevestigd: vastgesteld, versie 1\n"
     r = run(db_file, "news", "oogo-2027-01-28", now="2027-01-29T10:00")
     assert re.fullmatch(
@@ -139,10 +143,10 @@ def test_prior_position_in_dutch(db_file: Path) -> None:
     pid = submit(db_file).stdout.split()[0]
     to_oogo(db_file, pid)
     r = run(db_file, "attend", "oogo-2027-01-28", "ingrid-schouten", "--prior-position", pid,
-            "--position", "akkoord")  # fmt: skip
+            "--stance", "agree", "--position", "akkoord")  # fmt: skip
     assert r.stdout == (
-        f"Standpunt vooraf van Gemeente Ede over {pid} vastgelegd, voor {OOGO} op donderdag "
-        "28 januari 2027 (oogo-2027-01-28)\n"
+        f"Standpunt vooraf van Gemeente Ede over {pid} vastgelegd (stemt in), voor {OOGO} op "
+        "donderdag 28 januari 2027 (oogo-2027-01-28)\n"
     )
 
 
@@ -170,7 +174,7 @@ def test_moves_and_attendance_in_dutch(db_file: Path) -> None:
         "(tafel-model-2027-01-12)\n"
     )
     r = run(db_file, "--lang", "en", "attend", "tafel-model-2027-01-12", "esther-mulder",
-            "--present")  # fmt: skip
+            "--present", now="2027-01-12T09:30")  # fmt: skip
     assert r.stdout == (
         f"Esther Mulder (Gemeente Nijkerk) present at {TABLE} on Tuesday 12 January 2027 "
         "(tafel-model-2027-01-12)\n"
@@ -183,12 +187,25 @@ def test_route_in_words(db_file: Path) -> None:
     r = run(db_file, "submit", "--title", "Dashboard", "--purpose", "information", "--table",
             "tafel-model", "--party", "ede")  # fmt: skip
     pid = r.stdout.split()[0]
-    run(db_file, "advance", pid, now=shown(db_file, pid)["meeting_starts_at"])
+    table_meeting = shown(db_file, pid)["meeting_starts_at"]
+    run(db_file, "advance", pid, now=table_meeting)
     at = shown(db_file, pid)["meeting_starts_at"]
+    chairs = "Regionaal voorzittersoverleg"
+    r = run(db_file, "route", pid, "table", "chairs", "oogo", now=table_meeting)
+    assert r.stdout == (
+        f"{pid} route voorgesteld: tafel → voorzittersoverleg → OOGO; {chairs} beslist erover "
+        "op donderdag 17 december 2026, 09.30 uur (voorzitters-2026-12-17)\n"
+    )
     r = run(db_file, "route", pid, "table", "chairs", "oogo", now=at)
-    assert r.stdout == f"{pid} route vastgesteld: tafel → voorzittersoverleg → OOGO\n"
+    assert r.stdout == (
+        f"{pid} route vastgesteld namens {chairs} op donderdag 17 december 2026 "
+        "(voorzitters-2026-12-17): tafel → voorzittersoverleg → OOGO\n"
+    )
     r = run(db_file, "route", pid, "table", "chairs", "oogo", now=at, lang="en")
-    assert r.stdout == f"{pid} route set: table → chairs' meeting → OOGO\n"
+    assert r.stdout == (
+        f"{pid} route set on behalf of {chairs} on Thursday 17 December 2026 "
+        "(voorzitters-2026-12-17): table → chairs' meeting → OOGO\n"
+    )
 
 
 def test_read_tables_in_dutch(db_file: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 
@@ -38,7 +39,7 @@ def test_covered_by_mandated_representatives(world, purpose):
     meeting = world.to_final(pid)
     for party in PARTIES:
         _present(world, meeting, world.mandated(party, "oogo"))
-    outcome = "adopted" if purpose == "adoption" else "advice_given"
+    outcome = "adopted" if purpose == "adoption" else "positive"
     d = world.call(decisions.decide, proposal_id=pid, outcome=outcome, text="Yes.")
     assert (d.state, d.uncovered, d.override) == ("awaiting_confirmation", [], None)
 
@@ -49,7 +50,7 @@ def test_uncovered_names_the_parties_and_changes_nothing(world, purpose):
     meeting = world.to_final(pid)
     _present(world, meeting, world.mandated("ede", "oogo"))
     before = world.snapshot(pid)
-    outcome = "adopted" if purpose == "adoption" else "advice_given"
+    outcome = "adopted" if purpose == "adoption" else "positive"
     with pytest.raises(MandateMissing) as exc:
         world.call(decisions.decide, proposal_id=pid, outcome=outcome, text="Yes.")
     assert exc.value.parties == ["swv-vo"]
@@ -85,30 +86,40 @@ def test_covered_by_a_registered_substitute(at_oogo):
     assert _decide(world, pid).uncovered == []
 
 
+def _before(world, meeting):
+    """The evening before the meeting: prior positions are given before it starts."""
+    world.clock.set(world.meeting_start(meeting) - timedelta(days=1))
+
+
 def test_covered_by_a_prior_position(at_oogo):
     world, pid, meeting = at_oogo
-    _present(world, meeting, world.mandated("ede", "oogo"))
     vo_rep = world.mandated("swv-vo", "oogo")
+    _before(world, meeting)
     r = world.call(
         attendance.record_prior_position,
         meeting_id=meeting,
         proposal_id=pid,
         person=vo_rep,
+        stance="agree",
         position="agrees",
         actor=vo_rep,
     )
     assert r.party_id == "swv-vo"
+    world.to_meeting_of(pid)
+    _present(world, meeting, world.mandated("ede", "oogo"))
     assert _decide(world, pid).uncovered == []
 
 
 def test_prior_position_only_from_a_mandated_person(at_oogo):
     world, pid, meeting = at_oogo
+    _before(world, meeting)
     with pytest.raises(UsageError, match="has no mandate"):
         world.call(
             attendance.record_prior_position,
             meeting_id=meeting,
             proposal_id=pid,
             person="thijs-veldhuizen",
+            stance="agree",
             position="agrees",
         )
 

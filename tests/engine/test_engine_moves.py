@@ -8,7 +8,8 @@ from regie.engine import decisions, moves
 from regie.errors import InvalidMove, NotAllowed, UsageError
 
 PURPOSES = ["information", "adoption", "advice"]
-OUTCOME = {"information": "noted", "adoption": "adopted", "advice": "advice_given"}
+OUTCOME = {"information": "noted", "adoption": "adopted", "advice": "positive"}
+DECISIONS = ["adoption", "advice"]  # information is noted, not decided
 
 
 def _cover_all(world, pid):
@@ -82,10 +83,18 @@ def test_advance_along_the_default_route_then_decide_and_confirm(world, purpose)
     assert seen == ["voorzitters-2026-12-17", "ao-2027-01-07", "oogo-2027-01-28"]
     results = [a["result"] for a in world.show(pid)["agenda"]]
     assert results == ["advanced", "advanced", "advanced", None]
+    world.approve(seen[-1])  # the chairs' meeting sets the OOGO agenda
     world.to_meeting_of(pid)
     d = _decide(world, pid, purpose)
+    if purpose == "information":  # no decision: noted, closed, nothing to confirm
+        assert (d.state, d.version, d.outcome) == ("noted", 0, "noted")
+        p = world.show(pid)
+        assert (p["state"], p["decisions"], p["moves_allowed"]) == ("noted", [], [])
+        assert p["agenda"][-1]["result"] == "noted"
+        assert world.audit_count("noted") == 1 and world.audit_count("decided") == 0
+        return
     assert (d.state, d.version) == ("awaiting_confirmation", 1)
-    c = world.call(decisions.confirm, proposal_id=pid, actor=world.chair("oogo"))
+    c = world.call(decisions.confirm, proposal_id=pid, actor=world.chair("oogo"), version=1)
     assert c.state == "decided"
     p = world.show(pid)
     assert p["state"] == "decided"
@@ -101,6 +110,7 @@ def test_advance_along_the_default_route_then_decide_and_confirm(world, purpose)
 def test_route_straight_to_oogo_allowed(world, purpose):
     pid = world.submit(purpose)
     world.advance(pid)
+    world.to_meeting_of(pid)  # the chairs' meeting has started: it sets the route
     world.call(moves.set_route, proposal_id=pid, route=["table", "chairs", "oogo"])
     assert world.show(pid)["route"] == ["table", "chairs", "oogo"]
     r = world.advance(pid)
@@ -111,6 +121,7 @@ def test_route_straight_to_oogo_allowed(world, purpose):
 def test_adoption_route_skipping_ao_refused_listing_allowed_routes(world):
     pid = world.submit("adoption")
     world.advance(pid)
+    world.to_meeting_of(pid)
     before = world.snapshot(pid)
     with pytest.raises(UsageError) as exc:
         world.call(moves.set_route, proposal_id=pid, route=["table", "chairs", "oogo"])
@@ -120,16 +131,21 @@ def test_adoption_route_skipping_ao_refused_listing_allowed_routes(world):
     assert world.snapshot(pid) == before
 
 
-def test_route_can_only_be_set_at_the_chairs_meeting(world):
+def test_route_can_only_be_given_up_to_the_chairs_stage(world):
     pid = world.submit("information")
+    world.advance(pid)
+    world.advance(pid)  # now at the AO: past the chairs' meeting
+    before = world.snapshot(pid)
     with pytest.raises(InvalidMove) as exc:
         world.call(moves.set_route, proposal_id=pid, route=["table", "chairs", "oogo"])
-    assert "the route is set while the proposal is at 'chairs'" in str(exc.value)
+    assert "a route is proposed or set up to the 'chairs' stage" in str(exc.value)
+    assert world.snapshot(pid) == before
 
 
 def test_route_set_only_by_chairs_chair_or_coordinator(world):
     pid = world.submit("information")
     world.advance(pid)
+    world.to_meeting_of(pid)
     with pytest.raises(NotAllowed):
         world.call(
             moves.set_route,
@@ -197,6 +213,7 @@ def test_return_to_a_stage_off_the_route_is_refused(world):
     which is not on its route (it would have no way forward)."""
     pid = world.submit("information")
     world.advance(pid)
+    world.to_meeting_of(pid)
     world.call(moves.set_route, proposal_id=pid, route=["table", "chairs", "oogo"])
     world.advance(pid)
     p = world.show(pid)
@@ -300,7 +317,7 @@ def test_decide_only_at_the_final_stage(world, purpose, at):
     before = world.snapshot(pid)
     with pytest.raises(InvalidMove) as exc:
         world.call(decisions.decide, proposal_id=pid, outcome=OUTCOME[purpose], text="x")
-    assert "decisions are recorded at 'oogo'" in str(exc.value)
+    assert "the outcome is recorded at the end of its route ('oogo')" in str(exc.value)
     assert world.snapshot(pid) == before
 
 
@@ -324,17 +341,19 @@ def test_unknown_outcome_refused_listing_allowed(world, purpose):
     world.to_final(pid)
     with pytest.raises(UsageError) as exc:
         world.call(decisions.decide, proposal_id=pid, outcome="approved", text="x")
-    allowed = {"information": "noted", "adoption": "adopted, rejected", "advice": "advice_given"}[
-        purpose
-    ]
-    assert f"use one of: {allowed}" in str(exc.value)
+    allowed = {
+        "information": "noted",
+        "adoption": "adopted, rejected",
+        "advice": "positive, negative, no_consensus",
+    }[purpose]
+    assert f"at 'oogo'; use one of: {allowed}" in str(exc.value)
 
 
 def test_advice_needs_its_text(world):
     pid = world.submit("advice")
     world.to_final(pid)
     with pytest.raises(UsageError, match="needs the decision text"):
-        world.call(decisions.decide, proposal_id=pid, outcome="advice_given", override="x")
+        world.call(decisions.decide, proposal_id=pid, outcome="positive", override="x")
 
 
 def test_adoption_can_be_rejected(world):
@@ -345,7 +364,7 @@ def test_adoption_can_be_rejected(world):
     assert d.outcome == "rejected"
 
 
-@pytest.mark.parametrize("purpose", PURPOSES)
+@pytest.mark.parametrize("purpose", DECISIONS)
 def test_confirm_only_by_the_deciding_bodys_chair(world, purpose):
     pid = world.submit(purpose)
     world.to_final(pid)
@@ -354,7 +373,7 @@ def test_confirm_only_by_the_deciding_bodys_chair(world, purpose):
     for who in (world.coordinator, world.chair("ao"), world.mandated("ede", "oogo")):
         assert who != world.chair("oogo")
         with pytest.raises(NotAllowed) as exc:
-            world.call(decisions.confirm, proposal_id=pid, actor=who)
+            world.call(decisions.confirm, proposal_id=pid, actor=who, version=1)
         assert "only the chair of 'oogo' may" in str(exc.value)
         with pytest.raises(NotAllowed):
             world.call(decisions.confirm, proposal_id=pid, actor=who, amend_text="other")
@@ -374,14 +393,14 @@ def test_confirm_amend_creates_version_2_then_confirm_finalises_it(world):
         (1, "Version one.", None),
         (2, "Version two.", None),
     ]
-    r = world.call(decisions.confirm, proposal_id=pid, actor=chair)
+    r = world.call(decisions.confirm, proposal_id=pid, actor=chair, version=2)
     assert (r.state, r.version) == ("decided", 2)
     p = world.show(pid)
     assert [(d["version"], d["confirmed_by"]) for d in p["decisions"]] == [(1, None), (2, chair)]
     assert world.audit_count("amended") == 1 and world.audit_count("confirmed") == 1
     before = world.snapshot(pid)
     with pytest.raises(InvalidMove) as exc:
-        world.call(decisions.confirm, proposal_id=pid, actor=chair)
+        world.call(decisions.confirm, proposal_id=pid, actor=chair, version=2)
     assert "moves allowed now: none" in str(exc.value)
     assert world.snapshot(pid) == before
 
@@ -397,12 +416,12 @@ def test_empty_amendment_refused_and_nothing_changes(world):
 
 
 def test_decide_twice_refused(world):
-    pid = world.submit("information")
+    pid = world.submit("adoption")
     world.to_final(pid)
-    _decide(world, pid, "information")
+    _decide(world, pid, "adoption")
     with pytest.raises(InvalidMove) as exc:
-        _decide(world, pid, "information")
-    assert "moves allowed now: amend, confirm" in str(exc.value)
+        _decide(world, pid, "adoption")
+    assert "moves allowed now: amend, confirm, retract" in str(exc.value)
 
 
 # -- invalid moves: the message and nothing changed -----------------------------------------

@@ -92,7 +92,7 @@ def _full_route(world):
         status="present",
     )
     world.call(decisions.decide, proposal_id=pid, outcome="adopted", text="Adopted.")
-    world.call(decisions.confirm, proposal_id=pid, actor=world.chair("oogo"))
+    world.call(decisions.confirm, proposal_id=pid, actor=world.chair("oogo"), version=1)
     return pid
 
 

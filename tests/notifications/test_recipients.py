@@ -94,6 +94,7 @@ def test_submitted_goes_to_table_and_chairs_and_the_leads(world: Any) -> None:
 def test_route_set_goes_to_the_leads_and_the_table_chair(world: Any) -> None:
     pid = submit(world)
     world.advance(pid)
+    world.to_meeting_of(pid)  # the chairs' meeting sets the route
     world.call(moves.set_route, proposal_id=pid, route=["table", "chairs", "ao", "oogo"])
     kinds = by_kind(notices(world, "route_set"))
     assert kinds == {"route_set": LEADS | {"marloes-kamphuis"}}
@@ -140,7 +141,7 @@ def test_decided_goes_to_the_chair_of_the_deciding_body(world: Any) -> None:
 
 def test_confirmed_goes_to_body_representatives_and_leads(world: Any) -> None:
     pid = to_oogo_decided(world)
-    world.call(decisions.confirm, proposal_id=pid, actor=world.chair("oogo"))
+    world.call(decisions.confirm, proposal_id=pid, actor=world.chair("oogo"), version=1)
     kinds = by_kind(notices(world, "confirmed"))
     representatives = {"ingrid-schouten", "bart-lamers", "hans-wolters", "ellen-post"}
     assert kinds == {"decision_final": members(world, "oogo") | representatives | LEADS}
@@ -173,7 +174,7 @@ def test_agenda_published_goes_to_every_member(world: Any) -> None:
 def test_oogo_news_goes_to_every_lea_member_once(world: Any) -> None:
     pid = to_oogo_decided(world)
     meeting = world.show(pid)["meeting"]
-    world.call(decisions.confirm, proposal_id=pid, actor=world.chair("oogo"))
+    world.call(decisions.confirm, proposal_id=pid, actor=world.chair("oogo"), version=1)
     world.call(agenda.oogo_news, meeting_id=meeting)
     found = notices(world, "oogo_news")
     lea_members = set().union(*(set(b.members) for b in world.region.bodies_of_kind("lea")))

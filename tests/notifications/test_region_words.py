@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from regie.clock import AMSTERDAM, FixedClock
-from regie.engine import agenda, audit, decisions, moves
+from regie.engine import agenda, agenda_approval, audit, decisions, moves
 from regie.engine.setup import init_database
 from regie.engine.storage import Database, Tx
 from regie.notifications import outbox
@@ -98,6 +98,7 @@ def _foodvalley_story(world: Any) -> str:
     )
     world.call(agenda.publish_agenda, meeting_id="tafel-model-2026-12-08")
     world.advance(pid)
+    world.to_meeting_of(pid)  # the chairs' meeting sets the route
     world.call(moves.set_route, proposal_id=pid, route=["table", "chairs", "ao", "oogo"])
     meeting = world.to_final(pid)
     world.call(
@@ -107,7 +108,7 @@ def _foodvalley_story(world: Any) -> str:
         text="Vastgesteld.",
         override="agreed by e-mail",
     )
-    world.call(decisions.confirm, proposal_id=pid, actor=world.chair("oogo"))
+    world.call(decisions.confirm, proposal_id=pid, actor=world.chair("oogo"), version=1)
     with_digest(world.db, "marloes-kamphuis")  # a LEA Barneveld member
     world.call(agenda.oogo_news, meeting_id=meeting)
     assert outbox.build_digests(world.db, now=world.clock.now() + timedelta(days=1)) >= 1
@@ -341,11 +342,12 @@ def _second_region_story(r: Region2) -> None:
     r.at("2027-01-14")
     r.call(moves.advance, proposal_id=pid)
     r.call(moves.advance, proposal_id=other)
+    r.at("2027-01-28")  # the steering group meets: it sets the route
     r.call(moves.set_route, proposal_id=pid, route=["tafel", "stuur", "bestuur"])
-    r.at("2027-01-28")
     r.call(moves.return_, proposal_id=other, to="tafel", reason="meer cijfers")
     r.call(moves.withdraw, proposal_id=other, reason="niet meer nodig")
     r.call(moves.advance, proposal_id=pid)
+    r.call(agenda_approval.approve, meeting_id="bestuur-2027-02-11")  # it sets the BO agenda
     r.at("2027-02-11")
     r.call(
         decisions.decide,
@@ -354,7 +356,7 @@ def _second_region_story(r: Region2) -> None:
         text="Kader vastgesteld.",
         override="akkoord per e-mail",
     )
-    r.call(decisions.confirm, proposal_id=pid, actor="wethouder-west")
+    r.call(decisions.confirm, proposal_id=pid, actor="wethouder-west", version=1)
     with_digest(r.db, "beleid-oost")
     r.at("2027-02-12", 9)
     r.call(agenda.oogo_news, meeting_id="bestuur-2027-02-11")

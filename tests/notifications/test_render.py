@@ -50,6 +50,11 @@ BASE: dict[str, Any] = {
 PAYLOADS: dict[str, dict[str, Any]] = {
     "submitted": {"parties": ["ede"]},
     "route_set": {"route": ["table", "chairs", "ao", "oogo"]},
+    "route_proposed": {
+        "route": ["table", "chairs", "oogo"],
+        "previous": ["table", "chairs", "ao", "oogo"],
+        "routing_meeting": "ao-2026-10-13",
+    },
     "placed": {"meeting": "ao-2026-10-13", "late": True},
     "agenda": {
         "agenda": [
@@ -71,6 +76,9 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "returned": {"from": "ao", "to": "table", "reason": "meer cijfers"},
     "deferred": {"reason": "geen tijd"},
     "withdrawn": {"reason": "niet meer nodig"},
+    "advice": {"outcome": "positive", "text": "Positief, met aandacht voor <de kosten>."},
+    "noted": {"outcome": "noted", "text": "", "stage": "chairs"},
+    "decision_retracted": {"version": 1, "to": "oogo", "reason": "aanwezigheid Ede klopte niet"},
     "oogo_news": {
         "decisions": [
             {

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from regie.clock import AMSTERDAM, FixedClock
-from regie.engine import attendance, audit, decisions, moves, queries
+from regie.engine import agenda_approval, attendance, audit, decisions, moves, queries
 from regie.engine.check import check_database
 from regie.engine.setup import init_database
 from regie.engine.storage import Database
@@ -78,6 +78,8 @@ def test_whole_route_on_postgres(pg: Database, region: Region) -> None:
         _at_meeting(clock, r)
         r = _call(pg, clock, moves.advance, actor=coordinator, proposal_id=r.proposal_id)
     assert r.state == "oogo"
+    # the chairs' meeting sets the OOGO agenda before the OOGO meets
+    _call(pg, clock, agenda_approval.approve, actor=coordinator, meeting_id=r.meeting_id)
     _at_meeting(clock, r)
     oogo = region.body_of_kind("oogo")
     rep = next(m.person for m in region.mandates if m.party == "ede" and m.body == oogo.id)
@@ -85,7 +87,7 @@ def test_whole_route_on_postgres(pg: Database, region: Region) -> None:
           person=rep, status="present")  # fmt: skip
     _call(pg, clock, decisions.decide, actor=coordinator, proposal_id=r.proposal_id,
           outcome="adopted", text="Vastgesteld.")  # fmt: skip
-    done = _call(pg, clock, decisions.confirm, actor=oogo.chair, proposal_id=r.proposal_id)
+    done = _call(pg, clock, decisions.confirm, actor=oogo.chair, proposal_id=r.proposal_id, version=1)
     assert done.state == "decided"
     with pg.transaction(write=False) as session:
         shown = queries.show_proposal(session=session, proposal_id=r.proposal_id)

@@ -23,7 +23,8 @@ def _populate(db: Path) -> None:
     ]:
         assert d.submit(db, title, purpose).code == 0
     d.walk_to_decided(db, "P-2026-001")
-    for move in ("advance", "advance", "advance", "decide", "amend"):
+    d.to_top(db, "P-2026-002", "advice")
+    for move in ("decide", "amend"):
         assert d.do_move(db, "P-2026-002", move, "advice").code == 0
     assert d.do_move(db, "P-2026-003", "withdraw", "adoption").code == 0
     for move in ("advance", "advance", "return", "defer"):
@@ -34,7 +35,9 @@ def _populate(db: Path) -> None:
     )
     assert out.code == 0, out
     meeting = d.show(db, "P-2026-005")["meeting"]
-    assert d.run(db, ["attend", meeting, "coordinator", "--present"]).code == 0
+    present = d.run(db, ["attend", meeting, "coordinator", "--present"],
+                    now=d.now_for(db, "P-2026-005"))  # present: on the meeting day  # fmt: skip
+    assert present.code == 0, present
 
 
 @pytest.fixture(scope="session")

@@ -147,6 +147,8 @@ class Worker:
         purpose = self.rng.choice(PURPOSES)
         args = ["submit", "--title", title, "--purpose", purpose, "--table", "tafel-model",
                 "--party", "ede", "--party", "barneveld"]  # fmt: skip
+        if purpose == "advice":
+            args += ["--addressee", "body:oogo"]
         return Op(n, "submit", args, self.d.COORDINATOR, self.d.START, f"title:{title}", 0,
                   "submitted")  # fmt: skip
 
@@ -156,7 +158,8 @@ class Worker:
         if not candidates or self.rng.random() < 0.1:  # now and then a move that is refused
             candidates = list(MOVE_WEIGHTS)
         move = self.rng.choices(candidates, [MOVE_WEIGHTS[m] for m in candidates])[0]
-        args, user = self.d.move_args(move, proposal, str(shown["purpose"]))
+        version = self.d.latest_version(shown)
+        args, user = self.d.move_args(move, proposal, str(shown["purpose"]), version)
         marks = ", ".join("?" * len(STATE_ACTIONS))
         pos = self.count(
             f"SELECT COUNT(*) FROM audit_event WHERE proposal_id = ? AND action IN ({marks})",
@@ -182,8 +185,9 @@ class Worker:
             "AND json_extract(payload, '$.person') = ?",
             (meeting, person),
         )
+        # on the meeting's day: "present" is recorded from then on (issue #13, rule 5)
         return Op(n, "attend", ["attend", meeting, person, f"--{status}"], self.d.COORDINATOR,
-                  self.d.START, f"attend:{meeting}:{person}", pos,
+                  _meeting_now(shown, self.d.START), f"attend:{meeting}:{person}", pos,
                   f"attendance:{status}")  # fmt: skip
 
     def run(self) -> None:

@@ -31,7 +31,7 @@ CONFIG = ROOT / "config" / "foodvalley.toml"
 COORDINATOR = "coordinator"
 OOGO_CHAIR = "sandra-kooiman"
 START = "2026-11-23T10:00"
-OUTCOMES = {"information": "noted", "adoption": "adopted", "advice": "advice_given"}
+OUTCOMES = {"information": "noted", "adoption": "adopted", "advice": "positive"}
 STATE_MOVES = ("advance", "return", "defer", "withdraw", "decide", "confirm", "amend", "route")
 BAD_SIGNS = ("Traceback", "database is locked", "internal error")
 
@@ -119,13 +119,24 @@ def submit(
             "barneveld",
             "--summary",
             summary,
+            *(["--addressee", "body:oogo"] if purpose == "advice" else []),
         ],
         now=now,
     )
 
 
-def move_args(move: str, proposal: str, purpose: str) -> tuple[list[str], str]:
-    """CLI arguments and acting person for one move."""
+def latest_version(shown: dict[str, Any]) -> int | None:
+    """The decision text version a chair reads before confirming (None: no decision)."""
+    versions = [int(d["version"]) for d in shown.get("decisions", [])]
+    return max(versions) if versions else None
+
+
+def move_args(
+    move: str, proposal: str, purpose: str, version: int | None = None
+) -> tuple[list[str], str]:
+    """CLI arguments and acting person for one move (``version``: the decision version a
+    confirmation or amendment names)."""
+    named = ["--version", str(version)] if version is not None else []
     if move == "return":
         return ["return", proposal, "--to", "table", "--reason", "more work"], COORDINATOR
     if move == "defer":
@@ -144,22 +155,34 @@ def move_args(move: str, proposal: str, purpose: str) -> tuple[list[str], str]:
             "agreed by mail",
         ], COORDINATOR
     if move == "confirm":
-        return ["confirm", proposal], OOGO_CHAIR
+        return ["confirm", proposal, *named], OOGO_CHAIR
     if move == "amend":
-        return ["confirm", proposal, "--amend", "Agreed, amended."], OOGO_CHAIR
+        return ["confirm", proposal, *named, "--amend", "Agreed, amended."], OOGO_CHAIR
     if move == "route":
         return ["route", proposal, "table", "chairs", "ao", "oogo"], COORDINATOR
     return [move, proposal], COORDINATOR
 
 
 def do_move(db: str | Path, proposal: str, move: str, purpose: str) -> Outcome:
-    args, user = move_args(move, proposal, purpose)
+    version = latest_version(show(db, proposal)) if move in ("confirm", "amend") else None
+    args, user = move_args(move, proposal, purpose, version)
     return run(db, args, now=now_for(db, proposal), user=user)
 
 
+def to_top(db: str | Path, proposal: str, purpose: str = "adoption") -> None:
+    """advance to the OOGO; the chairs' meeting approves the OOGO agenda before it meets."""
+    for _ in range(3):
+        at = now_for(db, proposal)
+        out = do_move(db, proposal, "advance", purpose)
+        assert out.code == 0, ("advance", out)
+    out = run(db, ["agenda", "approve", str(show(db, proposal)["meeting"])], now=at)
+    assert out.code == 0, ("approve", out)
+
+
 def walk_to_decided(db: str | Path, proposal: str, purpose: str = "adoption") -> None:
-    """advance to the OOGO, decide and confirm."""
-    for move in ("advance", "advance", "advance", "decide", "confirm"):
+    """advance to the OOGO (agenda approved), decide and confirm."""
+    to_top(db, proposal, purpose)
+    for move in ("decide", "confirm"):
         out = do_move(db, proposal, move, purpose)
         assert out.code == 0, (move, out)
 

@@ -118,6 +118,22 @@ CASES: list[tuple[str, tuple[str, ...], str, str]] = [
         "P-1999-001",
     ),
     (
+        "attendance changed without its event",
+        ("UPDATE attendance SET status='absent'",),
+        "attendance_mismatch",
+        "coordinator",
+    ),
+    (
+        "prior position stance without its event",
+        (
+            "INSERT INTO prior_position (meeting_id, proposal_id, party_id, person_id, "
+            "position, stance, recorded_at) SELECT meeting_id, 'P-2026-005', 'ede', person_id, "
+            "'', 'disagree', recorded_at FROM attendance LIMIT 1",
+        ),
+        "prior_position_mismatch",
+        "P-2026-005",
+    ),
+    (
         "event for a missing proposal",
         ("UPDATE audit_event SET proposal_id='P-2030-999' WHERE action='withdrawn'",),
         "event_without_proposal",

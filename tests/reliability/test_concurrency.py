@@ -22,12 +22,15 @@ HERE = Path(__file__).resolve().parent
 
 
 def state_events(db: Path) -> Counter[str]:
-    marks = ", ".join("?" * len(STATE_ACTIONS))
+    """Events of acknowledged moves: state changes, and routes proposed (`regie route`
+    before the chairs' meeting records a proposal, no state change)."""
+    actions = (*STATE_ACTIONS, "route_proposed")
+    marks = ", ".join("?" * len(actions))
     with closing(sqlite3.connect(db)) as conn:
         rows = conn.execute(
             f"SELECT proposal_id, COUNT(*) FROM audit_event WHERE action IN ({marks}) "
             "AND action != 'submitted' GROUP BY proposal_id",
-            STATE_ACTIONS,
+            actions,
         ).fetchall()
     return Counter(dict(rows))
 

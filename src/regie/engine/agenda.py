@@ -17,6 +17,7 @@ from typing import Any
 from sqlmodel import Session
 
 from regie.clock import Clock, to_local
+from regie.engine import agenda_history as history
 from regie.engine import repository as repo
 from regie.engine import roles
 from regie.engine.changes import Change, begin
@@ -32,6 +33,7 @@ class PublishResult:
     sequence: int
     republished: bool
     event_id: int
+    awaiting: int = 0  # top meeting: items left out, awaiting the routing body's approval
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ def _meeting_payload(meeting: MeetingRow, location: str) -> dict[str, Any]:
 
 
 # on a meeting's agenda: still in one of the workflow's stages (not decided or withdrawn)
-_OPEN = "p.state NOT IN ('awaiting_confirmation', 'decided', 'withdrawn')"
+_OPEN = "p.state NOT IN ('awaiting_confirmation', 'decided', 'noted', 'withdrawn')"
 
 
 def agenda_items(ch: Change, meeting_id: str) -> list[dict[str, Any]]:
@@ -89,7 +91,9 @@ def publish_agenda(
     """Send the agenda of a coming meeting, with a calendar invite, to all its members.
 
     Publishing again (a changed agenda) raises the meeting's sequence, so calendars
-    update the entry they already have.
+    update the entry they already have. The top meeting's agenda is the one the routing
+    body approved (:mod:`regie.engine.agenda_approval`): it is published only after an
+    approval, with the items that approval covers.
     """
     ch = begin(session, clock, actor)
     meeting = repo.load_meeting(ch.tx, meeting_id)
@@ -100,23 +104,57 @@ def publish_agenda(
         raise UsageError(
             f"meeting {meeting_id} has already started; publish an agenda before the meeting"
         )
+    items = agenda_items(ch, meeting_id)
+    awaiting = 0
+    if meeting.body_id == ch.facts.roles.top_body:
+        approved = _approved_items(ch, meeting_id)
+        awaiting = len([i for i in items if i["proposal"] not in approved])
+        items = [i for i in items if i["proposal"] in approved]
+    result = record_publication(ch, meeting, items, awaiting=awaiting)
+    ch.commit()
+    return result
+
+
+def routing_name(ch: Change) -> str:
+    """The routing body as people call it (short name, else name), for messages."""
+    routing = ch.facts.roles.routing_body
+    if routing is None:
+        return "the routing body"
+    name = ch.tx.scalar("SELECT COALESCE(short_name, name) FROM body WHERE id = ?", (routing,))
+    return str(name or routing)
+
+
+def _approved_items(ch: Change, meeting_id: str) -> set[str]:
+    if history.latest_approval(ch.tx, meeting_id) is None:
+        raise UsageError(
+            f"the agenda of {meeting_id} has not been approved by the {routing_name(ch)}, which "
+            f"sets the agenda of the top meeting; approve it first: "
+            f"regie agenda approve {meeting_id}"
+        )
+    return history.approved_items(ch.tx, meeting_id)
+
+
+def record_publication(
+    ch: Change, meeting: MeetingRow, items: list[dict[str, Any]], *, awaiting: int = 0
+) -> PublishResult:
+    """The ``agenda_published`` event (and its mails) for ``items``, in ``ch``'s
+    transaction; a second publication raises the meeting's sequence (a calendar update)."""
     republished = (
         ch.tx.one(
             "SELECT 1 FROM audit_event WHERE action = 'agenda_published' "
             "AND meeting_id = ? LIMIT 1",
-            (meeting_id,),
+            (meeting.id,),
         )
         is not None
     )
     if republished:
-        ch.tx.execute("UPDATE meeting SET sequence = sequence + 1 WHERE id = ?", (meeting_id,))
+        ch.tx.execute("UPDATE meeting SET sequence = sequence + 1 WHERE id = ?", (meeting.id,))
     sequence, location = ch.tx.one(
-        "SELECT sequence, location FROM meeting WHERE id = ?", (meeting_id,)
+        "SELECT sequence, location FROM meeting WHERE id = ?", (meeting.id,)
     ) or (0, "")
-    items = agenda_items(ch, meeting_id)
     ev = ch.record(
         "agenda_published",
-        meeting_id=meeting_id,
+        meeting_id=meeting.id,
         payload={
             **_meeting_payload(meeting, location or ""),
             "body": meeting.body_id,
@@ -125,21 +163,26 @@ def publish_agenda(
             "agenda": items,
         },
     )
-    ch.commit()
-    return PublishResult(meeting_id, meeting.body_id, len(items), int(sequence), republished, ev.id)
+    return PublishResult(
+        meeting.id, meeting.body_id, len(items), int(sequence), republished, ev.id, awaiting
+    )
 
 
 def meeting_decisions(ch: Change, meeting_id: str) -> list[dict[str, Any]]:
-    """The latest version of every decision recorded at a meeting."""
+    """The standing (not retracted) latest version of every decision recorded at a meeting,
+    with its override (and the parties it covered) and its dissent."""
     rows = ch.tx.all(
-        "SELECT d.proposal_id, p.title, d.outcome, d.text, d.version, d.confirmed_at "
-        "FROM decision d JOIN proposal p ON p.id = d.proposal_id WHERE d.meeting_id = ? "
-        "AND d.version = (SELECT MAX(v.version) FROM decision v "
-        "WHERE v.proposal_id = d.proposal_id) ORDER BY d.proposal_id",
+        "SELECT d.proposal_id, p.title, d.outcome, d.text, d.version, d.confirmed_at, "
+        "d.override_reason, d.dissent FROM decision d JOIN proposal p ON p.id = d.proposal_id "
+        "WHERE d.meeting_id = ? AND d.retracted_at IS NULL AND d.version = (SELECT "
+        "MAX(v.version) FROM decision v WHERE v.proposal_id = d.proposal_id) "
+        "ORDER BY d.proposal_id",
         (meeting_id,),
     )
-    return [
-        {
+    names = dict(ch.tx.all("SELECT id, COALESCE(short_name, name) FROM party"))
+    out = []
+    for r in rows:
+        item: dict[str, Any] = {
             "proposal": r[0],
             "title": r[1],
             "outcome": r[2],
@@ -147,15 +190,38 @@ def meeting_decisions(ch: Change, meeting_id: str) -> list[dict[str, Any]]:
             "version": r[4],
             "confirmed": r[5] is not None,
         }
-        for r in rows
-    ]
+        if r[6]:
+            uncovered = _uncovered_at_decision(ch, r[0], r[4])
+            item["override"] = {"reason": r[6], "parties": [names.get(u, u) for u in uncovered]}
+        dissent = json.loads(r[7]) if r[7] else None
+        if dissent:
+            parties = [names.get(u, u) for u in dissent.get("parties", [])]
+            item["dissent"] = {"parties": parties, "text": dissent.get("text", "")}
+        out.append(item)
+    return out
+
+
+def _uncovered_at_decision(ch: Change, proposal_id: str, version: int) -> list[str]:
+    """The parties a decision was recorded without (its 'decided' event says; an amendment
+    keeps the override of the version it amends)."""
+    for (payload,) in ch.tx.all(
+        "SELECT payload FROM audit_event WHERE proposal_id = ? AND action = 'decided' "
+        "ORDER BY id DESC",
+        (proposal_id,),
+    ):
+        found = json.loads(payload)
+        if int(found.get("version", 1)) <= version:
+            return [str(u) for u in found.get("uncovered", [])]
+    return []
 
 
 def oogo_news(*, session: Session, clock: Clock, actor: str | None, meeting_id: str) -> NewsResult:
     """After a meeting of the top body: one news mail to every member of the bodies the
-    region names in ``[structure] news_to``, with the decisions of that meeting (rule of
-    conduct 5: the LEAs put "news from the OOGO" on their agenda). The audit action keeps
-    its name ``oogo_news`` whatever the region calls its top meeting."""
+    region names in ``[structure] news_to``, with the meeting's confirmed decisions (rule of
+    conduct 5: the LEAs put "news from the OOGO" on their agenda), overrides and dissent
+    named. Decisions confirmed (or amended and confirmed) after earlier news go out as an
+    addendum. The audit action keeps its name ``oogo_news`` whatever the region calls its
+    top meeting."""
     ch = begin(session, clock, actor)
     meeting = repo.load_meeting(ch.tx, meeting_id)
     top, news_bodies = ch.facts.roles.top_body, ch.facts.roles.news_bodies
@@ -175,24 +241,48 @@ def oogo_news(*, session: Session, clock: Clock, actor: str | None, meeting_id: 
         raise UsageError(
             f"meeting {meeting_id} has not taken place yet; send its news after the meeting"
         )
-    sent = ch.tx.scalar(
-        "SELECT at FROM audit_event WHERE action = 'oogo_news' AND "
-        "meeting_id = ? ORDER BY id LIMIT 1",
-        (meeting_id,),
-    )
-    if sent is not None:
-        raise UsageError(f"the news of {meeting_id} was already sent ({str(sent)[:16]} UTC)")
-    decisions = meeting_decisions(ch, meeting_id)
-    if not decisions:
+    recorded = meeting_decisions(ch, meeting_id)
+    if not recorded:
         raise UsageError(
             f"no decisions were recorded at {meeting_id}; record them with 'regie decide' first"
         )
+    sent = _already_sent(ch, meeting_id)
+    decisions = [
+        d for d in recorded if d["confirmed"] and (d["proposal"], d["version"]) not in sent
+    ]
+    if not decisions:
+        waiting = [d["proposal"] for d in recorded if not d["confirmed"]]
+        why = (
+            f"{', '.join(waiting)} await{'s' if len(waiting) == 1 else ''} the chair's "
+            "confirmation ('regie confirm P --version N'); news carries confirmed decisions"
+            if waiting
+            else "every confirmed decision of it was in earlier news"
+        )
+        raise UsageError(f"no news to send for {meeting_id}: {why}")
     location = ch.tx.scalar("SELECT location FROM meeting WHERE id = ?", (meeting_id,)) or ""
     bodies = len([b for b in news_bodies if b in ch.facts.bodies])
+    waiting = [d["proposal"] for d in recorded if not d["confirmed"]]
     ev = ch.record(
         "oogo_news",
         meeting_id=meeting_id,
-        payload={**_meeting_payload(meeting, location), "decisions": decisions},
+        payload={
+            **_meeting_payload(meeting, location),
+            "decisions": decisions,
+            "addendum": bool(sent),
+            "awaiting_confirmation": waiting,
+        },
     )
     ch.commit()
     return NewsResult(meeting_id, len(decisions), bodies, ev.id)
+
+
+def _already_sent(ch: Change, meeting_id: str) -> set[tuple[str, int]]:
+    """(proposal, version) of every decision earlier news of this meeting carried."""
+    sent: set[tuple[str, int]] = set()
+    for (payload,) in ch.tx.all(
+        "SELECT payload FROM audit_event WHERE action = 'oogo_news' AND meeting_id = ?",
+        (meeting_id,),
+    ):
+        for d in json.loads(payload).get("decisions", []):
+            sent.add((str(d.get("proposal")), int(d.get("version", 0))))
+    return sent

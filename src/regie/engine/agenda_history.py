@@ -25,6 +25,7 @@ LEAVING = {
     "deferred": "deferred",
     "withdrawn": "withdrawn",
     "decided": "decided",
+    "noted": "noted",
 }
 
 
@@ -97,3 +98,84 @@ def counts_per_meeting(tx: Tx, meeting_ids: Sequence[str]) -> dict[str, int]:
         (*meeting_ids, *PLACING),
     )
     return {mid: int(n) for mid, n in rows}
+
+
+# -- the routing body's approvals of the top meeting's agenda, and proposed routes --------
+
+
+@dataclass(frozen=True)
+class Approval:
+    """An ``agenda_approved`` event: the items of a top meeting the routing body approved."""
+
+    event_id: int
+    at: datetime  # naive UTC
+    actor: str
+    proposals: tuple[str, ...]
+    routing_meeting: str | None  # on whose behalf; None when no routing meeting had met
+
+
+def latest_approval(
+    tx: Tx, meeting_id: str, *, before_event: int | None = None, after_event: int | None = None
+) -> Approval | None:
+    """The newest approval of ``meeting_id``'s agenda (older than ``before_event``, newer
+    than ``after_event``: a range of event ids, so the lookup of a decision scans only the
+    events since the item was placed, not the whole trail)."""
+    sql = "SELECT id, at, actor, payload FROM audit_event WHERE meeting_id = ? AND action = ?"
+    params: tuple[Any, ...] = (meeting_id, "agenda_approved")
+    if before_event is not None:
+        sql, params = sql + " AND id < ?", (*params, before_event)
+    if after_event is not None:
+        sql, params = sql + " AND id > ?", (*params, after_event)
+    row = tx.one(sql + " ORDER BY id DESC LIMIT 1", params)
+    if row is None:
+        return None
+    payload = json.loads(row[3])
+    when = as_datetime(row[1])
+    assert when is not None
+    return Approval(
+        int(row[0]),
+        when,
+        str(row[2]),
+        tuple(str(p) for p in payload.get("proposals", [])),
+        payload.get("routing_meeting"),
+    )
+
+
+def is_approved(approval: Approval | None, placement: Placement) -> bool:
+    """Was this placement on the agenda the approval covers? An item placed after the
+    approval (even one approved before and placed again) awaits a new approval."""
+    return (
+        approval is not None
+        and placement.proposal_id in approval.proposals
+        and placement.event_id < approval.event_id
+    )
+
+
+def approved_items(tx: Tx, meeting_id: str) -> set[str]:
+    """The proposals whose latest placement on the meeting the latest approval covers
+    (the caller keeps those still on it)."""
+    approval = latest_approval(tx, meeting_id)
+    latest = {pl.proposal_id: pl for pl in placements(tx, meeting_id=meeting_id)}
+    return {pid for pid, pl in latest.items() if is_approved(approval, pl)}
+
+
+def pending_route_proposals(tx: Tx, proposal_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Per proposal the newest ``route_proposed`` event that no ``route_set`` followed:
+    ``{"route": [...], "event": id, "at": naive UTC, "actor": id}``."""
+    found: dict[str, dict[str, Any]] = {}
+    ids = list(dict.fromkeys(proposal_ids))
+    for start in range(0, len(ids), 400):
+        chunk = ids[start : start + 400]
+        rows = tx.all(
+            f"SELECT proposal_id, id, action, payload, at, actor FROM audit_event WHERE "
+            f"proposal_id IN ({', '.join('?' for _ in chunk)}) AND action IN (?, ?) ORDER BY id",
+            (*chunk, "route_proposed", "route_set"),
+        )
+        for pid, ev_id, action, payload, at, actor in rows:
+            if action == "route_set":
+                found.pop(pid, None)
+                continue
+            route = [str(s) for s in json.loads(payload).get("route", [])]
+            found[pid] = {"route": route, "event": int(ev_id), "at": as_datetime(at),
+                          "actor": actor}  # fmt: skip
+    return found

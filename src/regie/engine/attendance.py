@@ -1,17 +1,46 @@
-"""Who was at a meeting, for whom, and which parties gave a position beforehand."""
+"""Who was at a meeting, for whom, and which parties gave a position beforehand.
+
+Attendance is what happened (rule 5 of issue #13):
+
+- ``present`` and ``substitute`` are recorded from the start of the meeting's local day
+  on; before that a person announces ``expected`` or ``absent``. ``expected`` can be
+  announced until the meeting ends, ``absent`` at any time; neither covers a party.
+- A prior position (rule 1: a party that cannot come says beforehand whether it can
+  agree) has a stance, agree, disagree or abstain, and an optional text; it is given
+  before the meeting starts, for a proposal on that meeting's agenda, by a person with
+  a mandate for the party in that body.
+- Once a decision that stands (not retracted) is recorded at the meeting, the attendance
+  and prior positions its mandate check used are fixed: changing them is refused until
+  the decision is retracted.
+
+Who covers a party, and why not, is :mod:`regie.engine.mandate`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
 
 from regie.clock import Clock, to_local
 from regie.engine import repository as repo
+from regie.engine.agenda_history import placements
 from regie.engine.changes import Change, begin
+from regie.engine.mandate import (
+    COVERING,
+    STANCES,
+    day_starts,
+    english_date,
+    is_registered_substitute,
+    mandate_gap,
+    meeting_day,
+    unmandated_warning,
+)
+from regie.engine.repository import MeetingRow
 from regie.engine.storage import AnySession
 from regie.errors import NotAllowed, NotFound, UsageError
 
-STATUSES = ("present", "absent", "substitute")
+STATUSES = ("present", "absent", "substitute", "expected")
+_OFF_AGENDA = ("deferred", "withdrawn")  # placements that left the meeting before it
 
 
 @dataclass(frozen=True)
@@ -21,6 +50,9 @@ class AttendanceResult:
     party_id: str
     status: str
     event_id: int
+    warning: str | None = None  # recorded, but it will not count in the mandate check
+    unmandated_for: tuple[str, ...] = ()  # with a warning: the parties the items concern
+    stance: str | None = None  # prior positions
 
 
 def _person_party(ch: Change, person: str) -> str:
@@ -40,24 +72,66 @@ def _may_record_for(ch: Change, body_id: str, person: str) -> None:
     )
 
 
-def has_mandate(ch: Change, person: str, party: str, body_id: str, day: date) -> bool:
-    return (
-        ch.tx.one(
-            "SELECT 1 FROM mandate WHERE person_id = ? AND party_id = ? AND body_id = ? "
-            "AND valid_from <= ? AND (valid_until IS NULL OR valid_until >= ?)",
-            (person, party, body_id, day, day),
+def _scheduled(meeting: MeetingRow) -> None:
+    if meeting.status != "scheduled":
+        raise UsageError(f"meeting {meeting.id} is {meeting.status}; nobody attends it")
+
+
+def _check_time(ch: Change, meeting: MeetingRow, status: str) -> None:
+    if status in COVERING and ch.now < day_starts(meeting):
+        raise UsageError(
+            f"'{status}' can be recorded from the day of meeting {meeting.id} "
+            f"({english_date(meeting_day(meeting))}) on; before that, announce 'expected' "
+            "or 'absent'"
         )
-        is not None
+    if status == "expected" and ch.now >= meeting.ends_at:
+        raise UsageError(
+            f"meeting {meeting.id} is over; record who was 'present' or 'absent' instead"
+        )
+
+
+def _refuse_if_decided(
+    ch: Change, meeting: MeetingRow, parties: Iterable[str], what: str, proposal: str = ""
+) -> None:
+    """A standing decision at the meeting fixes what its mandate check used."""
+    rows = ch.tx.all(
+        "SELECT d.proposal_id, p.workflow_digest FROM decision d "
+        "JOIN proposal p ON p.id = d.proposal_id WHERE d.meeting_id = ? "
+        "AND d.retracted_at IS NULL AND d.version = "
+        "(SELECT MAX(x.version) FROM decision x WHERE x.proposal_id = d.proposal_id) "
+        "ORDER BY d.proposal_id",
+        (meeting.id,),
     )
+    wanted = set(parties)
+    for pid, digest in rows:
+        if proposal and pid != proposal:
+            continue
+        if not repo.workflow_for(ch.tx, digest).workflow.requires_mandate:
+            continue
+        if wanted & set(repo.concerned_parties(ch.tx, pid)):
+            raise NotAllowed(
+                ch.actor.id,
+                f"change {what} at {meeting.id}",
+                f"the decision on {pid} recorded there was checked against it; retract "
+                f"that decision first (regie decide {pid} --retract --reason …)",
+            )
 
 
-def is_substitute(ch: Change, person: str, party: str, body_id: str) -> bool:
-    return (
-        ch.tx.one(
-            "SELECT 1 FROM substitute WHERE person_id = ? AND party_id = ? AND body_id = ?",
-            (person, party, body_id),
-        )
-        is not None
+def _agenda_parties(ch: Change, meeting_id: str) -> list[str]:
+    """The parties the meeting's items concern."""
+    found: set[str] = set()
+    for pl in placements(ch.tx, meeting_id=meeting_id):
+        if pl.result not in _OFF_AGENDA:
+            found.update(repo.concerned_parties(ch.tx, pl.proposal_id))
+    return sorted(found)
+
+
+def _on_agenda(ch: Change, proposal_id: str, meeting_id: str) -> bool:
+    if repo.load_proposal(ch.tx, proposal_id).meeting_id == meeting_id:
+        return True
+    return any(
+        pl.meeting_id == meeting_id and pl.result not in _OFF_AGENDA
+        for pl in placements(ch.tx, proposal_id=proposal_id)
     )
 
 
@@ -71,24 +145,36 @@ def record_attendance(
     status: str,
     substitute_for: str | None = None,
 ) -> AttendanceResult:
-    """Present, absent, or present as substitute for an absent representative."""
+    """Present, absent, expected, or present as substitute for an absent representative.
+    A present person without a mandate for any party the meeting's items concern is
+    recorded, with a warning in the result."""
     ch = begin(session, clock, actor)
     if status not in STATUSES:
         raise UsageError(f"attendance status '{status}' is unknown; use one of {STATUSES}")
     meeting = repo.load_meeting(ch.tx, meeting_id)
     _may_record_for(ch, meeting.body_id, person)
+    _scheduled(meeting)
+    _check_time(ch, meeting, status)
     party = _person_party(ch, person)
     if status == "substitute":
         party = _check_substitute(ch, meeting.body_id, person, substitute_for)
     elif substitute_for:
         raise UsageError("--substitute-for goes only with status 'substitute'")
-    elif not repo.is_member(ch.tx, meeting.body_id, person) and not is_substitute(
-        ch, person, party, meeting.body_id
+    elif not repo.is_member(ch.tx, meeting.body_id, person) and not is_registered_substitute(
+        ch.tx, person, party, meeting.body_id
     ):
         raise UsageError(
             f"{person} is not a member of '{meeting.body_id}'; to record a stand-in "
             "use --substitute-for PERSON"
         )
+    before = ch.tx.one(
+        "SELECT party_id, status, substitute_for FROM attendance WHERE meeting_id = ? "
+        "AND person_id = ?",
+        (meeting_id, person),
+    )
+    if before != (party, status, substitute_for):
+        touched = {party} | ({str(before[0])} if before else set())
+        _refuse_if_decided(ch, meeting, touched, f"the attendance of {person}")
     ch.tx.execute(
         "DELETE FROM attendance WHERE meeting_id = ? AND person_id = ?", (meeting_id, person)
     )
@@ -97,6 +183,12 @@ def record_attendance(
         "recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (meeting_id, person, party, status, substitute_for, ch.actor.id, ch.now),
     )
+    warning, concerned = None, []
+    if status in COVERING:
+        concerned = _agenda_parties(ch, meeting_id)
+        warning = unmandated_warning(
+            ch.tx, person, meeting.body_id, meeting_day(meeting), concerned
+        )
     ev = ch.record(
         "attendance",
         meeting_id=meeting_id,
@@ -109,14 +201,15 @@ def record_attendance(
         },
     )
     ch.commit()
-    return AttendanceResult(meeting_id, person, party, status, ev.id)
+    unmandated = tuple(concerned) if warning else ()
+    return AttendanceResult(meeting_id, person, party, status, ev.id, warning, unmandated)
 
 
 def _check_substitute(ch: Change, body_id: str, person: str, substitute_for: str | None) -> str:
     if not substitute_for:
         raise UsageError("a substitute stands in for someone: add --substitute-for PERSON")
     party = _person_party(ch, substitute_for)
-    if not is_substitute(ch, person, party, body_id):
+    if not is_registered_substitute(ch.tx, person, party, body_id):
         raise UsageError(
             f"{person} is not a registered substitute for party '{party}' in '{body_id}'; add "
             "them under [[substitutes]] in the region config and run 'regie init'"
@@ -132,44 +225,55 @@ def record_prior_position(
     meeting_id: str,
     proposal_id: str,
     person: str,
-    position: str,
+    stance: str,
+    position: str = "",
 ) -> AttendanceResult:
-    """A party that cannot attend states its position on an item beforehand (rule 1)."""
+    """A party that cannot attend says beforehand whether it can agree with an item
+    (rule 1): ``stance`` agree, disagree or abstain, ``position`` an optional text."""
     ch = begin(session, clock, actor)
+    if stance not in STANCES:
+        raise UsageError(f"a prior position needs a stance: {', '.join(STANCES)} (not '{stance}')")
     position = position.strip()
-    if not position:
-        raise UsageError("the prior position is empty; say whether the party agrees, and why")
     meeting = repo.load_meeting(ch.tx, meeting_id)
     _may_record_for(ch, meeting.body_id, person)
-    if repo.load_proposal(ch.tx, proposal_id).meeting_id != meeting_id:
+    _scheduled(meeting)
+    if ch.now >= meeting.starts_at:
+        raise UsageError(
+            f"meeting {meeting_id} started at {to_local(meeting.starts_at):%Y-%m-%d %H:%M}; "
+            "a prior position is given before the meeting starts (now: attend, or send a "
+            "registered substitute)"
+        )
+    if not _on_agenda(ch, proposal_id, meeting_id):
         raise UsageError(
             f"{proposal_id} is not on the agenda of {meeting_id}; see 'regie agenda {meeting_id}'"
         )
     party = _person_party(ch, person)
-    day = to_local(meeting.starts_at).date()
-    if not (
-        has_mandate(ch, person, party, meeting.body_id, day)
-        or is_substitute(ch, person, party, meeting.body_id)
-    ):
+    gap = mandate_gap(
+        ch.tx, person, party, meeting.body_id, meeting_day(meeting), "gives the prior position"
+    )
+    if gap:
         raise UsageError(
-            f"{person} has no mandate for '{party}' in '{meeting.body_id}' on {day}; "
-            "a prior position must come from a mandated representative or substitute"
+            f"{gap}; a prior position must come from a person with a mandate for the party "
+            "in this body"
         )
+    _refuse_if_decided(
+        ch, meeting, [party], f"the prior position of {party} on {proposal_id}", proposal_id
+    )
     ch.tx.execute(
         "DELETE FROM prior_position WHERE meeting_id = ? AND proposal_id = ? AND party_id = ?",
         (meeting_id, proposal_id, party),
     )
     ch.tx.execute(
         "INSERT INTO prior_position (meeting_id, proposal_id, party_id, person_id, position, "
-        "recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (meeting_id, proposal_id, party, person, position, ch.now),
+        "stance, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (meeting_id, proposal_id, party, person, position, stance, ch.now),
     )
     ev = ch.record(
         "prior_position",
         proposal_id=proposal_id,
         meeting_id=meeting_id,
         acting_for=party,
-        payload={"person": person, "party": party, "position": position},
+        payload={"person": person, "party": party, "stance": stance, "position": position},
     )
     ch.commit()
-    return AttendanceResult(meeting_id, person, party, "prior_position", ev.id)
+    return AttendanceResult(meeting_id, person, party, "prior_position", ev.id, stance=stance)

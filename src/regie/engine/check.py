@@ -11,11 +11,16 @@ Checks, in order:
    audit events (one event per change, no change without its event, no event without its
    proposal), every event is a move its workflow allows, and the decision versions match
    the decided/amended/confirmed events (a decided proposal's latest version is confirmed);
+   attendance (party, status, substitute) and prior positions (person, stance, text)
+   are what their latest ``attendance``/``prior_position`` events say;
 5. agenda: an open proposal has exactly one open agenda item, on its meeting; a closed
    or decided one has none;
 6. references: no agenda item, attendance, prior position, decision or proposal points
    to a missing meeting or proposal;
-7. outbox (when the table exists): every row belongs to an audit event.
+7. outbox (when the table exists): every row belongs to an audit event;
+8. governance (:mod:`regie.engine.check_governance`): routes set by the routing body at
+   its meeting, top-meeting decisions on the agenda it approved, concerned parties as
+   their events give them.
 """
 
 from __future__ import annotations
@@ -29,8 +34,18 @@ from typing import Any
 from sqlalchemy import inspect
 
 from regie.engine import audit
+from regie.engine.check_governance import governance_findings
 from regie.engine.machine import CompiledWorkflow
-from regie.engine.replay import STATE_ACTIONS, Stored, compare, replay
+from regie.engine.replay import (
+    PRESENCE_ACTIONS,
+    STATE_ACTIONS,
+    Presence,
+    Stored,
+    compare,
+    compare_presence,
+    replay,
+    replay_presence,
+)
 from regie.engine.repository import workflow_for
 from regie.engine.storage import Database, Tx, storage_errors
 from regie.errors import RegieError
@@ -91,8 +106,10 @@ def check_database(*, db: Database) -> CheckReport:
                 [f"event {chain.bad_event}"],
             )
         _proposals(tx, report)
+        _presence(tx, report)
         _references(tx, report)
         _outbox(tx, db, report)
+        _add(report, governance_findings(tx))
     return report
 
 
@@ -142,11 +159,14 @@ def _events_by_proposal(tx: Tx) -> dict[str, list[audit.Event]]:
 
 def _stored(tx: Tx) -> Iterator[Stored]:
     decisions: dict[str, list[tuple[int, str, str, str | None]]] = defaultdict(list)
-    for pid, version, outcome, text, by in tx.all(
-        "SELECT proposal_id, version, outcome, text, confirmed_by FROM decision "
+    retracted: dict[str, set[int]] = defaultdict(set)
+    for pid, version, outcome, text, by, gone in tx.all(
+        "SELECT proposal_id, version, outcome, text, confirmed_by, retracted_at FROM decision "
         "ORDER BY proposal_id, version"
     ):
         decisions[pid].append((int(version), outcome, text, by))
+        if gone is not None:
+            retracted[pid].add(int(version))
     for row in tx.all(
         "SELECT id, workflow_digest, route, stage, state, meeting_id, version FROM proposal "
         "ORDER BY id"
@@ -160,6 +180,7 @@ def _stored(tx: Tx) -> Iterator[Stored]:
             row[5],
             int(row[6]),
             decisions.get(row[0], []),
+            frozenset(retracted.get(row[0], ())),
         )
 
 
@@ -206,6 +227,35 @@ def _event_ids(events: list[audit.Event]) -> list[str]:
 def _add(report: CheckReport, findings: Any) -> None:
     for code, message, ids in findings:
         report.add(code, message, ids)
+
+
+def _presence(tx: Tx, report: CheckReport) -> None:
+    """Attendance and prior positions follow from their audit events."""
+    events = [
+        audit.Event(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]), "", "")
+        for r in tx.all(
+            "SELECT id, at, actor, acting_for, action, proposal_id, meeting_id, payload "
+            f"FROM audit_event WHERE action IN ({', '.join('?' for _ in PRESENCE_ACTIONS)}) "
+            "ORDER BY id",
+            PRESENCE_ACTIONS,
+        )
+    ]
+    stored = Presence(
+        {
+            (str(r[0]), str(r[1])): (r[2], r[3], r[4])
+            for r in tx.all(
+                "SELECT meeting_id, person_id, party_id, status, substitute_for FROM attendance"
+            )
+        },
+        {
+            (str(r[0]), str(r[1]), str(r[2])): (r[3], r[4], r[5])
+            for r in tx.all(
+                "SELECT meeting_id, proposal_id, party_id, person_id, stance, position "
+                "FROM prior_position"
+            )
+        },
+    )
+    _add(report, compare_presence(stored, replay_presence(events)))
 
 
 _REFERENCES = (

@@ -4,18 +4,21 @@ version and restarts confirmation."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
-from regie.clock import Clock, to_local
+from regie.clock import Clock
 from regie.engine import repository as repo
 from regie.engine import roles
-from regie.engine.attendance import has_mandate, is_substitute
 from regie.engine.changes import Change, begin
 from regie.engine.machine import AWAITING
+from regie.engine.mandate import coverage
 from regie.engine.moves import _refuse
 from regie.engine.repository import MeetingRow
 from regie.engine.storage import AnySession
-from regie.errors import MandateMissing, UsageError
+from regie.errors import DissentNotRecorded, MandateMissing, StaleVersion, UsageError
+from regie.workflows.definition import Outcome, Workflow
 
 
 @dataclass(frozen=True)
@@ -31,33 +34,8 @@ class DecisionResult:
 
 
 def uncovered_parties(ch: Change, proposal_id: str, meeting: MeetingRow) -> list[str]:
-    """Concerned parties with no mandated person present, no registered substitute
-    present, and no prior position for this item."""
-    day = to_local(meeting.starts_at).date()
-    missing = []
-    rows = ch.tx.all(
-        "SELECT person_id, party_id, status FROM attendance WHERE meeting_id = ? "
-        "AND status != 'absent'",
-        (meeting.id,),
-    )
-    for party in repo.concerned_parties(ch.tx, proposal_id):
-        if ch.tx.one(
-            "SELECT 1 FROM prior_position WHERE meeting_id = ? AND proposal_id = ? "
-            "AND party_id = ?",
-            (meeting.id, proposal_id, party),
-        ):
-            continue
-        if any(
-            row_party == party
-            and (
-                (status == "present" and has_mandate(ch, person, party, meeting.body_id, day))
-                or (status == "substitute" and is_substitute(ch, person, party, meeting.body_id))
-            )
-            for person, row_party, status in rows
-        ):
-            continue
-        missing.append(party)
-    return missing
+    """Concerned parties nobody speaks for at the meeting (rules: :mod:`regie.engine.mandate`)."""
+    return coverage(ch, proposal_id, meeting).uncovered_ids
 
 
 def decide(
@@ -69,41 +47,56 @@ def decide(
     outcome: str,
     text: str = "",
     override: str | None = None,
+    dissent: str | None = None,
 ) -> DecisionResult:
-    """Record the outcome at the deciding body's meeting; it then awaits the chair."""
+    """Record the outcome at the meeting where the proposal's route ends.
+
+    A workflow that records decisions then awaits the chair's confirmation of this text
+    version; one that does not (information) ends the item "noted" right away, without a
+    decision version. A concerned party on record as disagreeing (a prior position) needs
+    the dissent recorded with the decision (``dissent``)."""
     ch = begin(session, clock, actor)
     p = repo.load_proposal(ch.tx, proposal_id)
     cw = repo.workflow_for(ch.tx, p.workflow_digest)
     wf = cw.workflow
-    if p.state != wf.final or p.meeting_id is None:
-        raise _refuse(cw, p, "decide", f"decisions are recorded at '{wf.final}'")
+    if p.state not in wf.end_stages or p.route[-1] != p.state or p.meeting_id is None:
+        where = f"at the end of its route ('{p.route[-1]}')" if p.route else "at an end stage"
+        raise _refuse(cw, p, "decide", f"the outcome is recorded {where}")
     meeting = p.meeting or repo.load_meeting(ch.tx, p.meeting_id)
     roles.require_chair_or_coordinator(ch, meeting.body_id, f"record the decision on {p.id}")
-    try:
-        chosen = wf.outcome(outcome)
-    except KeyError:
-        raise UsageError(
-            f"outcome '{outcome}' is not possible for a {wf.purpose} proposal; use "
-            f"one of: {', '.join(o.id for o in wf.outcomes)}"
-        ) from None
+    chosen = _outcome(wf, p.state, outcome)
     text = text.strip()
-    if (chosen.text_required or wf.requires_mandate) and not text:
+    if wf.records_decision and (chosen.text_required or wf.requires_mandate) and not text:
         raise UsageError(f"outcome '{outcome}' needs the decision text; give it with --text")
     if meeting.starts_at > ch.now:
         raise _refuse(cw, p, "decide", f"its meeting {meeting.id} has not started yet")
-    uncovered = uncovered_parties(ch, p.id, meeting) if wf.requires_mandate else []
+    _require_agenda(ch, p.id, meeting)
+    gaps = coverage(ch, p.id, meeting).uncovered if wf.requires_mandate else []
+    uncovered = [gap.party_id for gap in gaps]
     if override is not None:
         roles.require_coordinator(ch, "override the mandate check")
         override = override.strip()
         if not override:
             raise UsageError('--override needs a reason, e.g. --override "agreed by e-mail"')
     if uncovered and not override:
-        raise MandateMissing(p.id, meeting.id, uncovered)
+        raise MandateMissing(p.id, meeting.id, uncovered, [gap.reason for gap in gaps])
+    recorded_dissent = _dissent(ch, p.id, meeting, dissent) if wf.requires_mandate else None
     new_state = cw.fire(p.state, "decide")
     if new_state is None:
         raise _refuse(cw, p, "decide")
     repo.save_move(ch.tx, p, state=new_state, stage=p.stage, meeting_id=p.meeting_id, now=ch.now)
-    _insert_version(ch, p.id, 1, meeting.id, outcome, text, override if uncovered else None)
+    if not wf.records_decision:
+        ev = ch.record(
+            "noted",
+            proposal_id=p.id,
+            meeting_id=meeting.id,
+            payload={"outcome": outcome, "text": text, "stage": p.stage},
+        )
+        ch.commit()
+        return DecisionResult(p.id, p.state, outcome, 0, meeting.id, None, [], ev.id)
+    version = _next_version(ch, p.id)
+    kept = override if uncovered else None
+    _insert_version(ch, p.id, version, meeting.id, outcome, text, kept, recorded_dissent)
     ev = ch.record(
         "decided",
         proposal_id=p.id,
@@ -111,15 +104,59 @@ def decide(
         payload={
             "outcome": outcome,
             "text": text,
-            "version": 1,
-            "override": override if uncovered else None,
+            "version": version,
+            "override": kept,
             "uncovered": uncovered,
+            "dissent": recorded_dissent,
         },
     )
     ch.commit()
-    return DecisionResult(
-        p.id, p.state, outcome, 1, meeting.id, override if uncovered else None, uncovered, ev.id
-    )
+    return DecisionResult(p.id, p.state, outcome, version, meeting.id, kept, uncovered, ev.id)
+
+
+def _outcome(wf: Workflow, stage: str, outcome: str) -> Outcome:
+    possible = wf.outcomes_at(stage)
+    found = next((o for o in possible if o.id == outcome), None)
+    if found is None:
+        raise UsageError(
+            f"outcome '{outcome}' is not possible for a {wf.purpose} proposal at '{stage}'; "
+            f"use one of: {', '.join(o.id for o in possible)}"
+        )
+    return found
+
+
+def _require_agenda(ch: Change, proposal_id: str, meeting: MeetingRow) -> None:
+    """At the top meeting only items on the agenda its routing body approved are decided."""
+    if meeting.body_id == ch.facts.roles.top_body and ch.facts.roles.routing_body:
+        from regie.engine import agenda_approval
+
+        agenda_approval.require_on_approved_agenda(ch, proposal_id, meeting)
+
+
+def _dissent(
+    ch: Change, proposal_id: str, meeting: MeetingRow, dissent: str | None
+) -> dict[str, object] | None:
+    """The dissent to record: required when a concerned party is on record as disagreeing
+    (rule of conduct: consultation aimed at agreement, so disagreement is on the record)."""
+    parties = [
+        row[0]
+        for row in ch.tx.all(
+            "SELECT party_id FROM prior_position WHERE meeting_id = ? AND proposal_id = ? "
+            "AND stance = 'disagree' ORDER BY party_id",
+            (meeting.id, proposal_id),
+        )
+    ]
+    text = (dissent or "").strip()
+    if parties and not text:
+        raise DissentNotRecorded(proposal_id, parties)
+    if dissent is not None and not text:
+        raise UsageError('--dissent needs a text, e.g. --dissent "Ede: not affordable in 2027"')
+    return {"parties": parties, "text": text} if text else None
+
+
+def _next_version(ch: Change, proposal_id: str) -> int:
+    last = ch.tx.scalar("SELECT MAX(version) FROM decision WHERE proposal_id = ?", (proposal_id,))
+    return int(last or 0) + 1
 
 
 def _insert_version(
@@ -130,11 +167,22 @@ def _insert_version(
     outcome: str,
     text: str,
     override: str | None,
+    dissent: dict[str, object] | None = None,
 ) -> None:
     ch.tx.execute(
         "INSERT INTO decision (proposal_id, version, meeting_id, outcome, text, "
-        "override_reason, recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (pid, version, meeting_id, outcome, text, override, ch.actor.id, ch.now),
+        "override_reason, recorded_by, recorded_at, dissent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            pid,
+            version,
+            meeting_id,
+            outcome,
+            text,
+            override,
+            ch.actor.id,
+            ch.now,
+            json.dumps(dissent) if dissent else None,
+        ),
     )
 
 
@@ -144,10 +192,13 @@ def confirm(
     clock: Clock,
     actor: str | None,
     proposal_id: str,
+    version: int | None = None,
     amend_text: str | None = None,
 ) -> DecisionResult:
-    """The chair of the deciding body confirms the recorded decision, or amends its text
-    (a new version, still awaiting confirmation)."""
+    """The chair of the deciding body confirms the decision text version ``version``, or
+    amends it (a new version, which needs its own confirmation). A confirmation names the
+    version it confirms: confirming a superseded version is refused, so a chair never
+    confirms a text they did not see."""
     ch = begin(session, clock, actor)
     p = repo.load_proposal(ch.tx, proposal_id)
     cw = repo.workflow_for(ch.tx, p.workflow_digest)
@@ -158,25 +209,21 @@ def confirm(
             raise UsageError("--amend needs the new decision text")
     if p.state != AWAITING:
         raise _refuse(cw, p, move, "only a recorded decision awaiting confirmation can be")
-    row = ch.tx.one(
-        "SELECT version, meeting_id, outcome, text, override_reason FROM decision "
-        "WHERE proposal_id = ? ORDER BY version DESC LIMIT 1",
-        (p.id,),
-    )
-    assert row is not None
-    version, meeting_id, outcome, text, override = row
+    latest, meeting_id, outcome, text, override, dissent = _standing(ch, p.id)
     body = (p.meeting or repo.load_meeting(ch.tx, meeting_id)).body_id
     roles.require_chair(ch, body, f"{move} the decision on {p.id}")
+    _check_version(p.id, move, version, latest, text, amend=amend_text is not None)
     new_state = cw.fire(p.state, move)
     if new_state is None:
         raise _refuse(cw, p, move)
     repo.save_move(ch.tx, p, state=new_state, stage=p.stage, meeting_id=p.meeting_id, now=ch.now)
     if amend_text is not None:
-        version += 1
-        _insert_version(ch, p.id, version, meeting_id, outcome, amend_text, override)
+        version = latest + 1
+        _insert_version(ch, p.id, version, meeting_id, outcome, amend_text, override, dissent)
         payload = {"version": version, "text": amend_text, "previous_text": text}
         action = "amended"
     else:
+        version = latest
         ch.tx.execute(
             "UPDATE decision SET confirmed_by = ?, confirmed_at = ? WHERE "
             "proposal_id = ? AND version = ?",
@@ -185,5 +232,66 @@ def confirm(
         payload = {"version": version, "outcome": outcome, "text": text}
         action = "confirmed"
     ev = ch.record(action, proposal_id=p.id, meeting_id=meeting_id, payload=payload)
+    ch.commit()
+    return DecisionResult(p.id, p.state, outcome, version, meeting_id, override, [], ev.id)
+
+
+def _standing(ch: Change, proposal_id: str) -> tuple[int, str, str, str, str | None, Any]:
+    """The latest decision version that was not retracted."""
+    row = ch.tx.one(
+        "SELECT version, meeting_id, outcome, text, override_reason, dissent FROM decision "
+        "WHERE proposal_id = ? AND retracted_at IS NULL ORDER BY version DESC LIMIT 1",
+        (proposal_id,),
+    )
+    assert row is not None  # state awaiting_confirmation always has one (regie check)
+    version, meeting_id, outcome, text, override, dissent = row
+    return int(version), meeting_id, outcome, text, override, json.loads(dissent or "null")
+
+
+def _check_version(
+    pid: str, move: str, version: int | None, latest: int, text: str, *, amend: bool
+) -> None:
+    shown = text if len(text) <= 80 else text[:77] + "..."
+    if version is None and not amend:
+        raise UsageError(
+            f"name the version you confirm: --version {latest} (version {latest} of the "
+            f'decision on {pid} reads: "{shown}")'
+        )
+    if version is not None and version != latest:
+        raise StaleVersion(pid, move, version, latest, shown)
+
+
+def retract(
+    *, session: AnySession, clock: Clock, actor: str | None, proposal_id: str, reason: str
+) -> DecisionResult:
+    """Withdraw a recorded decision that awaits confirmation, for a new one: the proposal is
+    back at its end stage on the same meeting (attendance may then be corrected and the
+    outcome recorded again, as the next version)."""
+    ch = begin(session, clock, actor)
+    p = repo.load_proposal(ch.tx, proposal_id)
+    cw = repo.workflow_for(ch.tx, p.workflow_digest)
+    reason = reason.strip()
+    if not reason:
+        raise UsageError('--retract needs a reason: --reason "attendance of Ede was wrong"')
+    if p.state != AWAITING:
+        raise _refuse(cw, p, "retract", "only a decision awaiting confirmation can be retracted")
+    version, meeting_id, outcome, _text, override, _dissent = _standing(ch, p.id)
+    meeting = p.meeting or repo.load_meeting(ch.tx, meeting_id)
+    roles.require_chair_or_coordinator(ch, meeting.body_id, f"retract the decision on {p.id}")
+    new_state = cw.fire(p.state, "retract", p.stage)
+    if new_state is None:
+        raise _refuse(cw, p, "retract")
+    repo.save_move(ch.tx, p, state=new_state, stage=p.stage, meeting_id=p.meeting_id, now=ch.now)
+    ch.tx.execute(
+        "UPDATE decision SET retracted_by = ?, retracted_at = ? WHERE proposal_id = ? "
+        "AND retracted_at IS NULL",
+        (ch.actor.id, ch.now, p.id),
+    )
+    ev = ch.record(
+        "decision_retracted",
+        proposal_id=p.id,
+        meeting_id=meeting_id,
+        payload={"version": version, "to": p.stage, "reason": reason},
+    )
     ch.commit()
     return DecisionResult(p.id, p.state, outcome, version, meeting_id, override, [], ev.id)

@@ -4,9 +4,12 @@ One shared machine per workflow version (by digest), built once; a proposal is a
 for a single operation with its stored state and detached afterwards (LIBNOTES §1), so
 memory does not grow with the number of proposals processed.
 
-States: the workflow's stages, plus ``awaiting_confirmation``, ``decided`` and
+States: the workflow's stages, plus ``awaiting_confirmation``, ``decided``, ``noted`` and
 ``withdrawn``. Triggers: ``advance`` and ``return`` (guarded by the target stage),
-``defer``, ``withdraw``, ``decide`` (final stage only), ``amend`` and ``confirm``.
+``defer``, ``withdraw``, ``decide`` (from an end stage: to awaiting confirmation, or for a
+workflow that records no decision straight to ``noted``), ``amend``, ``confirm``, and
+``retract`` (a recorded decision withdrawn: back to the end stage it was recorded at,
+guarded by that stage).
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from transitions import Machine, MachineError
 
 AWAITING = "awaiting_confirmation"
 DECIDED = "decided"
+NOTED = "noted"
 WITHDRAWN = "withdrawn"
-CLOSED_STATES = (DECIDED, WITHDRAWN)
-MOVES = ("advance", "return", "defer", "withdraw", "decide", "amend", "confirm")
+CLOSED_STATES = (DECIDED, NOTED, WITHDRAWN)
+MOVES = ("advance", "return", "defer", "withdraw", "decide", "amend", "confirm", "retract")
 
 
 class ProposalModel:
@@ -61,7 +65,7 @@ class CompiledWorkflow:
     def __init__(self, workflow: Workflow) -> None:
         self.workflow = workflow
         stages = [s.id for s in workflow.stages]
-        self.states = [*stages, AWAITING, DECIDED, WITHDRAWN]
+        self.states = [*stages, AWAITING, DECIDED, NOTED, WITHDRAWN]
         transitions: list[dict[str, Any]] = []
         for src, dst in workflow.advance:
             transitions.append(
@@ -75,7 +79,17 @@ class CompiledWorkflow:
             transitions.append({"trigger": "defer", "source": stage, "dest": stage})
         for stage in workflow.withdraw:
             transitions.append({"trigger": "withdraw", "source": stage, "dest": WITHDRAWN})
-        transitions.append({"trigger": "decide", "source": workflow.final, "dest": AWAITING})
+        closing = AWAITING if workflow.records_decision else NOTED
+        for stage in workflow.end_stages:
+            transitions.append({"trigger": "decide", "source": stage, "dest": closing})
+            transitions.append(
+                {
+                    "trigger": "retract",
+                    "source": AWAITING,
+                    "dest": stage,
+                    "conditions": _target_is(stage),
+                }
+            )
         transitions.append({"trigger": "amend", "source": AWAITING, "dest": AWAITING})
         transitions.append({"trigger": "confirm", "source": AWAITING, "dest": DECIDED})
         self.machine = LeanMachine(

@@ -13,11 +13,12 @@ from datetime import datetime
 
 from regie.clock import Clock, to_local
 from regie.engine import repository as repo
-from regie.engine import roles
+from regie.engine import roles, routing
 from regie.engine.changes import Change, begin
 from regie.engine.machine import CLOSED_STATES, CompiledWorkflow
 from regie.engine.placement import Placement, place, stage_body, start_bodies
 from regie.engine.repository import ProposalRow
+from regie.engine.routing import RouteResult
 from regie.engine.storage import AnySession
 from regie.errors import InvalidMove, UsageError
 
@@ -61,9 +62,11 @@ def allowed_moves(cw: CompiledWorkflow, p: ProposalRow) -> list[str]:
             targets = return_targets(cw, p)
             if targets:
                 moves.append(f"return (to {' or '.join(targets)})")
+        elif move == "decide" and p.route and p.route[-1] != p.state:
+            continue  # an end stage, but not where this proposal's route ends
         else:
             moves.append(move)
-    if p.state == cw.workflow.route_setter:
+    if routing.may_route(cw.workflow, p.state):
         moves.append("route")
     return moves
 
@@ -117,6 +120,7 @@ def submit(
     official_lead: str | None = None,
     documents: Sequence[str] = (),
     meeting: str | None = None,
+    addressee: str | None = None,
 ) -> MoveResult:
     """A new proposal at its originating table, on that table's next open meeting.
     ``table`` may be left out when the workflow's first stage has only one body."""
@@ -125,6 +129,7 @@ def submit(
     cw = repo.current_workflow(ch.tx, purpose)
     table = _start_table(ch, cw, table)
     _check_submit_refs(ch, parties, focus_point, (admin_lead, official_lead))
+    to = _addressee(ch, cw, addressee)
     roles.require_member_or_coordinator(ch, table, "submit a proposal to this table")
     year = to_local(ch.now).year
     pid = f"P-{year}-{repo.next_proposal_number(ch.tx, year):03d}"
@@ -134,8 +139,8 @@ def submit(
     ch.tx.execute(
         "INSERT INTO proposal (id, title, summary, purpose, workflow_digest, table_id, "
         "focus_point, admin_lead, official_lead, documents, route, stage, state, meeting_id, "
-        "version, submitted_by, submitted_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+        "version, submitted_by, submitted_at, updated_at, addressee) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
         (
             pid,
             title,
@@ -154,6 +159,7 @@ def submit(
             ch.actor.id,
             ch.now,
             ch.now,
+            to,
         ),
     )
     for party in sorted(set(parties)):
@@ -176,6 +182,7 @@ def submit(
             "admin_lead": admin_lead,
             "official_lead": official_lead,
             "documents": list(documents),
+            "addressee": to,
         },
     )
     ch.commit()
@@ -198,6 +205,32 @@ def _start_table(ch: Change, cw: CompiledWorkflow, table: str | None) -> str:
             f"one of: {', '.join(tables) or '(none: check the region config)'}"
         )
     return table
+
+
+def _addressee(ch: Change, cw: CompiledWorkflow, value: str | None) -> str | None:
+    """Whom an advice is for: ``party:<id>`` or ``body:<id>`` (a bare id is looked up)."""
+    wf = cw.workflow
+    if not wf.addressee:
+        if value:
+            raise UsageError(f"{wf.purpose} proposals have no addressee; leave out --addressee")
+        return None
+    if not value:
+        raise UsageError(
+            f"{wf.purpose} proposals name whom the advice is for: --addressee PARTY or BODY "
+            "(e.g. --addressee ede, --addressee body:oogo)"
+        )
+    kind, _, ident = value.partition(":") if ":" in value else ("", "", value)
+    found = [
+        f"{table}:{ident}"
+        for table in ("party", "body")
+        if (not kind or kind == table)
+        and ch.tx.one(f"SELECT 1 FROM {table} WHERE id = ?", (ident,)) is not None
+    ]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise UsageError(f"unknown addressee '{value}'; name a party or a body by its id")
+    raise UsageError(f"'{ident}' is both a party and a body; write party:{ident} or body:{ident}")
 
 
 def _check_submit_refs(
@@ -237,31 +270,16 @@ def _require_stage_authority(ch: Change, cw: CompiledWorkflow, p: ProposalRow, a
 
 def set_route(
     *, session: AnySession, clock: Clock, actor: str | None, proposal_id: str, route: Sequence[str]
-) -> MoveResult:
-    """The chairs' meeting sets this proposal's route, within what its workflow allows."""
+) -> RouteResult:
+    """The routing body's route, set on behalf of its meeting once that meeting has
+    started; before it, a proposed route shown on its agenda (see :mod:`routing`)."""
     ch, p, cw = _open(session, clock, actor, proposal_id)
-    if p.state != cw.workflow.route_setter:
-        raise _refuse(
-            cw,
-            p,
-            "set the route",
-            f"the route is set while the proposal is at '{cw.workflow.route_setter}'",
-        )
-    _require_stage_authority(ch, cw, p, "set the route of")
-    new_route = list(route)
-    cw.workflow.check_route(new_route)
-    previous = p.route
-    repo.save_move(
-        ch.tx, p, state=p.state, stage=p.stage, meeting_id=p.meeting_id, now=ch.now, route=new_route
-    )
-    ev = ch.record(
-        "route_set",
-        proposal_id=p.id,
-        meeting_id=p.meeting_id,
-        payload={"route": new_route, "previous": previous},
-    )
+    why = routing.refusal(cw.workflow, p)
+    if why is not None:
+        raise _refuse(cw, p, "give the route", why)
+    result = routing.record_route(ch, cw, p, list(route))
     ch.commit()
-    return _result(ch, p, "route_set", None, ev.id)
+    return result
 
 
 def _require_meeting_held(ch: Change, cw: CompiledWorkflow, p: ProposalRow, move: str) -> None:

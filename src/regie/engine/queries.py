@@ -16,8 +16,9 @@ from regie import labels
 from regie.clock import to_local
 from regie.engine import audit
 from regie.engine import repository as repo
-from regie.engine.agenda_history import counts_per_meeting, placements
+from regie.engine.agenda_history import counts_per_meeting, pending_route_proposals, placements
 from regie.engine.moves import allowed_moves
+from regie.engine.routing import may_route
 from regie.engine.storage import AnySession, Tx, as_datetime
 from regie.workflows.definition import Workflow
 
@@ -99,6 +100,7 @@ def show_proposal(
         "submitted_at": _local(row[6]),
         "updated_at": _local(row[7]),
         "moves_allowed": allowed_moves(cw, p),
+        "proposed_route": _proposed_route(tx, cw.workflow, p),
         "decisions": decisions,
         "agenda": agenda,
     }
@@ -111,11 +113,21 @@ def show_proposal(
     return out
 
 
+def _proposed_route(tx: Tx, wf: Workflow, p: repo.ProposalRow) -> list[str] | None:
+    """The route proposed for the routing body to decide, while it may still decide it."""
+    if not may_route(wf, p.state):
+        return None
+    pending = pending_route_proposals(tx, [p.id]).get(p.id)
+    return list(pending["route"]) if pending else None
+
+
 def _add_show_labels(out: dict[str, Any], wf: Workflow, lang: str) -> None:
     out["purpose_label"] = labels.purpose(wf, lang)
     out["state_label"] = labels.state(wf, out["state"], lang)
     out["stage_label"] = labels.stage(wf, out["stage"], lang)
     out["route_labels"] = [labels.stage(wf, s, lang) for s in out["route"]]
+    proposed = out["proposed_route"]
+    out["proposed_route_labels"] = [labels.stage(wf, s, lang) for s in proposed or []] or None
     out["moves"] = [_move(wf, text, lang) for text in out["moves_allowed"]]
     for d in out["decisions"]:
         d["outcome_label"] = labels.outcome(wf, d["outcome"], lang)
@@ -231,54 +243,6 @@ def list_meetings(
     ]
 
 
-def agenda(*, session: AnySession, meeting_id: str, lang: str | None = None) -> dict[str, Any]:
-    tx = Tx(session)
-    meeting = repo.load_meeting(tx, meeting_id)
-    items = []
-    for pl in placements(tx, meeting_id=meeting_id):
-        r = tx.one(
-            "SELECT title, purpose, documents, state, workflow_digest FROM proposal WHERE id = ?",
-            (pl.proposal_id,),
-        )
-        if r is None:
-            continue  # `regie check` reports events of missing proposals
-        item = {
-            "proposal": pl.proposal_id,
-            "title": r[0],
-            "purpose": r[1],
-            "stage": pl.stage,
-            "result": pl.result,
-            "documents": json.loads(r[2]),
-            "state": r[3],
-            "parties": repo.concerned_parties(tx, pl.proposal_id),
-        }
-        item["party_names"] = _names(tx, "party", item["parties"])
-        if lang:
-            _add_item_labels(item, repo.workflow_for(tx, r[4]).workflow, labels.language(lang))
-            item["result_label"] = labels.action(pl.result, lang) if pl.result else None
-        items.append(item)
-    attendance = [
-        {"person": r[0], "party": r[1], "status": r[2], "substitute_for": r[3]}
-        for r in tx.all(
-            "SELECT person_id, party_id, status, substitute_for FROM attendance "
-            "WHERE meeting_id = ? ORDER BY person_id",
-            (meeting_id,),
-        )
-    ]
-    out = {
-        "meeting": meeting.id,
-        "body": meeting.body_id,
-        "starts_at": _local(meeting.starts_at),
-        "status": meeting.status,
-        "items": items,
-        "attendance": attendance,
-        "body_name": _names(tx, "body", [meeting.body_id]).get(meeting.body_id),
-    }
-    if lang:
-        out["status_label"] = labels.meeting_status(meeting.status, lang)
-    return out
-
-
 def timeline(
     *, session: AnySession, proposal_id: str, lang: str | None = None
 ) -> list[dict[str, Any]]:
@@ -364,10 +328,11 @@ def vocabulary(
     meeting_id: str | None = None,
     people: Sequence[str] = (),
     parties: Sequence[str] = (),
+    bodies: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The words to tell what a change did: the proposal's workflow words in ``lang``
     (keyed as :func:`labels.workflow_labels`), the meeting (body name, start) and the
-    names of people and parties."""
+    names of people, parties and bodies."""
     tx = Tx(session)
     words: dict[str, str] = {}
     if proposal_id:
@@ -379,6 +344,7 @@ def vocabulary(
         "meeting": meeting_brief(tx, meeting_id) if meeting_id else None,
         "people": _names(tx, "person", people),
         "parties": _names(tx, "party", parties),
+        "bodies": _names(tx, "body", bodies),
     }
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from regie.engine.audit import Event
-from regie.engine.machine import AWAITING, DECIDED, WITHDRAWN, CompiledWorkflow
+from regie.engine.machine import AWAITING, DECIDED, NOTED, WITHDRAWN, CompiledWorkflow
 
 STATE_ACTIONS = (
     "submitted",
@@ -22,8 +22,10 @@ STATE_ACTIONS = (
     "deferred",
     "withdrawn",
     "decided",
+    "noted",
     "amended",
     "confirmed",
+    "decision_retracted",
 )
 _MOVE_OF = {
     "advanced": "advance",
@@ -31,8 +33,10 @@ _MOVE_OF = {
     "deferred": "defer",
     "withdrawn": "withdraw",
     "decided": "decide",
+    "noted": "decide",
     "amended": "amend",
     "confirmed": "confirm",
+    "decision_retracted": "retract",
 }
 
 Finding = tuple[str, str, list[str]]  # (code, message, ids)
@@ -50,6 +54,7 @@ class Replayed:
     workflow: str | None = None
     decisions: list[tuple[int, str, str]] = field(default_factory=list)  # version, outcome, text
     confirmed_version: int | None = None
+    retracted: set[int] = field(default_factory=set)  # versions withdrawn for a new one
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,7 @@ class Stored:
     meeting_id: str | None
     version: int
     decisions: list[tuple[int, str, str, str | None]]
+    retracted: frozenset[int] = frozenset()
 
 
 def _apply(r: Replayed, ev: Event, cw: CompiledWorkflow | None) -> str | None:
@@ -97,6 +103,11 @@ def _apply(r: Replayed, ev: Event, cw: CompiledWorkflow | None) -> str | None:
     elif action == "confirmed":
         r.confirmed_version = int(pl.get("version", 0))
         return _move(r, cw, action, None, r.meeting_id)
+    elif action == "noted":
+        return _move(r, cw, action, None, ev.meeting_id)
+    elif action == "decision_retracted":
+        r.retracted |= {d[0] for d in r.decisions}
+        return _move(r, cw, action, str(pl.get("to")), r.meeting_id)
     return None
 
 
@@ -107,6 +118,10 @@ def _move(
     after = cw.fire(before, _MOVE_OF[action], target) if cw else None
     if action in ("advanced", "returned"):
         r.state = r.stage = str(target)
+    elif action == "decision_retracted":
+        r.state = str(target)
+    elif action == "noted":
+        r.state = NOTED
     elif action == "withdrawn":
         r.state = WITHDRAWN
     elif action in ("decided", "amended"):
@@ -183,10 +198,18 @@ def _compare_decisions(p: Stored, r: Replayed) -> Iterator[Finding]:
             f"amended events give {len(r.decisions)} (or their outcome/text differ)",
             [p.id],
         )
-    if p.state in (AWAITING, DECIDED) and not p.decisions:
+    if set(p.retracted) != r.retracted:
+        yield (
+            "decision_retraction_mismatch",
+            f"versions {sorted(p.retracted)} are marked retracted, the events say "
+            f"{sorted(r.retracted)}",
+            [p.id],
+        )
+    standing = [d for d in p.decisions if d[0] not in p.retracted]
+    if p.state in (AWAITING, DECIDED) and not standing:
         yield ("decision_missing", f"state '{p.state}' but no decision is recorded", [p.id])
         return
-    if p.state not in (AWAITING, DECIDED) and p.decisions:
+    if p.state not in (AWAITING, DECIDED) and standing:
         yield ("decision_unexpected", f"state '{p.state}' but a decision is recorded", [p.id])
     confirmed = [v for v, _, _, by in p.decisions if by]
     if p.state == DECIDED:
@@ -204,3 +227,49 @@ def _compare_decisions(p: Stored, r: Replayed) -> Iterator[Finding]:
             f"state '{p.state}' but version(s) {confirmed} carry a confirmation",
             [p.id],
         )
+
+
+# -- attendance and prior positions ---------------------------------------------------------
+
+PRESENCE_ACTIONS = ("attendance", "prior_position")
+Key = tuple[str, ...]  # attendance: meeting, person; prior position: meeting, proposal, party
+
+
+@dataclass
+class Presence:
+    """Attendance and prior positions as their events say (the last event per key wins,
+    as each recording replaces the row before it)."""
+
+    attendance: dict[Key, tuple[Any, ...]] = field(default_factory=dict)  # party, status, for
+    positions: dict[Key, tuple[Any, ...]] = field(default_factory=dict)  # person, stance, text
+
+
+def replay_presence(events: list[Event]) -> Presence:
+    out = Presence()
+    for ev in events:
+        pl: dict[str, Any] = ev.payload
+        if ev.action == "attendance":
+            key = (str(ev.meeting_id), str(pl.get("person")))
+            out.attendance[key] = (pl.get("party"), pl.get("status"), pl.get("substitute_for"))
+        elif ev.action == "prior_position":
+            pos_key = (str(ev.meeting_id), str(ev.proposal_id), str(pl.get("party")))
+            out.positions[pos_key] = (pl.get("person"), pl.get("stance"), pl.get("position"))
+    return out
+
+
+def compare_presence(stored: Presence, replayed: Presence) -> Iterator[Finding]:
+    """Rows whose party, status, stance or text the events do not give (or rows without
+    an event, or events whose row is gone)."""
+    tables = (
+        ("attendance", stored.attendance, replayed.attendance),
+        ("prior_position", stored.positions, replayed.positions),
+    )
+    for table, rows, events in tables:
+        for key in sorted(set(rows) | set(events)):
+            if rows.get(key) != events.get(key):
+                yield (
+                    f"{table}_mismatch",
+                    f"{table} {' / '.join(key)}: stored {rows.get(key)!r} but the audit "
+                    f"events give {events.get(key)!r}",
+                    list(key),
+                )

@@ -167,7 +167,15 @@ def _bodies(session: Session, region: Region, report: InitReport) -> None:
         for person in dict.fromkeys(body.members):
             session.add(m.BodyMember(body_id=body.id, person_id=person))
     for fp in region.focus_points:
-        session.merge(m.FocusPoint(id=fp.id, title_nl=fp.title_nl, title_en=fp.title_en))
+        session.merge(
+            m.FocusPoint(
+                id=fp.id,
+                title_nl=fp.title_nl,
+                title_en=fp.title_en,
+                admin_lead=fp.admin_lead,
+                official_lead=fp.official_lead,
+            )
+        )
     report.bodies = len(seen)
     session.flush()
 

@@ -40,6 +40,7 @@ GROUPS: dict[str, str] = {
     "leads": "the proposal's administrative and official leads",
     "representatives": "people with a mandate for a concerned party in that body",
     "coordinator": "the network coordinator",
+    "addressee": "whom an advice is for: the people of that party, or the members of that body",
     "news_members": "members of the bodies that get the news of the top meeting "
     "([structure] news_to)",
 }
@@ -63,6 +64,11 @@ NOTICE_KINDS: dict[str, NoticeKind] = {
     for k in (
         NoticeKind("submitted", "a proposal was submitted", ("table_members", "routing_members")),
         NoticeKind("route_set", "the routing body set the route", ("leads", "table_chair")),
+        NoticeKind(
+            "route_proposed",
+            "a route was proposed for the routing body to decide",
+            ("routing_members", "leads"),
+        ),
         NoticeKind("placed", "a proposal was placed on a meeting", ("body_members", "leads")),
         NoticeKind("agenda", "a meeting's agenda was published", ("body_members",), "REQUEST"),
         NoticeKind("meeting_changed", "a meeting moved", ("body_members",), "REQUEST"),
@@ -74,6 +80,9 @@ NOTICE_KINDS: dict[str, NoticeKind] = {
             "a decision was confirmed",
             ("body_members", "representatives", "leads"),
         ),
+        NoticeKind("advice", "a confirmed advice, to its addressee", ("addressee",)),
+        NoticeKind("noted", "an information item was noted", ("leads", "table_chair")),
+        NoticeKind("decision_retracted", "a recorded decision was retracted", ("body_chair",)),
         NoticeKind("returned", "a proposal was sent back", ("leads", "table_chair")),
         NoticeKind("deferred", "a proposal was deferred", ("leads", "table_chair")),
         NoticeKind("withdrawn", "a proposal was withdrawn", ("leads", "table_chair")),
@@ -88,13 +97,16 @@ NOTICE_KINDS: dict[str, NoticeKind] = {
 EVENT_KINDS: dict[str, tuple[str, ...]] = {
     "submitted": ("submitted", "placed"),
     "route_set": ("route_set",),
+    "route_proposed": ("route_proposed",),
     "advanced": ("placed",),
     "returned": ("returned", "placed"),
     "deferred": ("deferred", "placed"),
     "withdrawn": ("withdrawn",),
     "decided": ("decision_recorded",),
     "amended": ("decision_amended",),
-    "confirmed": ("decision_final",),
+    "confirmed": ("advice", "decision_final"),
+    "noted": ("noted",),
+    "decision_retracted": ("decision_retracted",),
     "agenda_published": ("agenda",),
     "meeting_changed": ("meeting_changed",),
     "meeting_cancelled": ("meeting_cancelled",),
@@ -202,6 +214,7 @@ class NotificationRules(_Settings):
 
     submitted: Groups = _default("submitted")
     route_set: Groups = _default("route_set")
+    route_proposed: Groups = _default("route_proposed")
     placed: Groups = _default("placed")
     agenda: Groups = _default("agenda")
     meeting_changed: Groups = _default("meeting_changed")
@@ -209,6 +222,9 @@ class NotificationRules(_Settings):
     decision_recorded: Groups = _default("decision_recorded")
     decision_amended: Groups = _default("decision_amended")
     decision_final: Groups = _default("decision_final")
+    advice: Groups = _default("advice")
+    noted: Groups = _default("noted")
+    decision_retracted: Groups = _default("decision_retracted")
     returned: Groups = _default("returned")
     deferred: Groups = _default("deferred")
     withdrawn: Groups = _default("withdrawn")

@@ -105,7 +105,8 @@ def _facts(tx: Tx, event: Event) -> dict[str, Any]:
 def _proposal_facts(tx: Tx, proposal_id: str) -> dict[str, Any]:
     row = tx.one(
         "SELECT p.title, p.purpose, p.summary, p.documents, p.table_id, b.name, b.chair_id, "
-        "p.admin_lead, p.official_lead, p.stage, p.state, p.workflow_digest FROM proposal p "
+        "p.admin_lead, p.official_lead, p.stage, p.state, p.workflow_digest, p.addressee "
+        "FROM proposal p "
         "JOIN body b ON b.id = p.table_id WHERE p.id = ?",
         (proposal_id,),
     )
@@ -124,6 +125,7 @@ def _proposal_facts(tx: Tx, proposal_id: str) -> dict[str, Any]:
         "stage": row[9],
         "state": row[10],
         "workflow_digest": row[11],
+        "addressee": row[12],
     }
 
 
@@ -194,6 +196,19 @@ _REPRESENTATIVES = (
 )
 
 
+_PEOPLE_OF_PARTY = "SELECT id AS pid, '' AS detail FROM person WHERE party_id = ?"
+
+
+def _addressee(value: Any) -> _Part | None:
+    """The people an advice is for: those of a party, or the members of a body."""
+    kind, _, ident = str(value or "").partition(":")
+    if kind == "party" and ident:
+        return _Part(_PEOPLE_OF_PARTY, (ident,))
+    if kind == "body" and ident:
+        return _Part(_MEMBERS, (ident,))
+    return None
+
+
 def _of_bodies(bodies: Sequence[str], detail: str) -> _Part | None:
     if not bodies:
         return None
@@ -211,6 +226,8 @@ def _group(group: str, event: Event, facts: dict[str, Any], region: RegionFacts)
         return _Part(sql, (target,)) if target else None
     if group == "coordinator":
         return _Part(_PERSON, (coordinator,))
+    if group == "addressee":
+        return _addressee(facts.get("addressee"))
     if group == "routing_members":
         routing = region.roles.routing_body
         return _of_bodies([routing] if routing else [], "''")

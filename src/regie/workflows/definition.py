@@ -29,6 +29,7 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 
 from regie.errors import UsageError, WorkflowError
+from regie.workflows import checks
 
 Purpose = Literal["information", "adoption", "advice"]
 PURPOSES: tuple[str, ...] = get_args(Purpose)
@@ -36,7 +37,6 @@ PURPOSES: tuple[str, ...] = get_args(Purpose)
 BODY_KINDS = ("table", "chairs", "ao", "oogo")
 _ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 _BODY_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
-MIN_STAGES, MAX_STAGES = 2, 6
 
 Problem = tuple[str, str]  # (key path, problem)
 
@@ -60,6 +60,7 @@ class Outcome(_Frozen):
     id: str
     label: dict[str, str]
     text_required: bool = False
+    at: list[str] = []  # the end stages where it may be recorded ([] = every end stage)
 
 
 class Workflow(_Frozen):
@@ -77,9 +78,21 @@ class Workflow(_Frozen):
     withdraw: list[str]
     outcomes: list[Outcome]
     requires_mandate: bool
+    ends: list[str] = []  # stages where a route may end and the outcome is recorded
+    records_decision: bool = True  # False: the item ends "noted", no text, no confirmation
+    addressee: bool = False  # True: the proposal names whom the advice is for
     source: str
     text: str
     digest: str
+
+    @property
+    def end_stages(self) -> list[str]:
+        """Where a route may end: ``ends``, or only ``final`` when it is not given."""
+        return list(self.ends) or [self.final]
+
+    def outcomes_at(self, stage_id: str) -> list[Outcome]:
+        """The outcomes the meeting of an end stage may record."""
+        return [o for o in self.outcomes if not o.at or stage_id in o.at]
 
     @property
     def start(self) -> str:
@@ -100,8 +113,9 @@ class Workflow(_Frozen):
             return f"unknown stage '{unknown[0]}'"
         if route[0] != self.start:
             return f"a route must start at '{self.start}'"
-        if route[-1] != self.final:
-            return f"a route must end at '{self.final}'"
+        if route[-1] not in self.end_stages:
+            ends = "' or '".join(self.end_stages)
+            return f"a route must end at '{ends}'"
         if len(set(route)) != len(route):
             return "a stage appears more than once"
         edges = set(self.advance)
@@ -125,8 +139,10 @@ class Workflow(_Frozen):
         )
 
     def allowed_routes(self) -> list[list[str]]:
-        """All routes from start to final over advance edges, the default route first."""
-        others = _simple_paths(self.advance, [self.start], self.final)
+        """All routes from the start to an end stage over advance edges, the default first."""
+        others = [
+            p for end in self.end_stages for p in _simple_paths(self.advance, [self.start], end)
+        ]
         return [list(self.default_route)] + [p for p in others if p != self.default_route]
 
     def next_stage(self, route: Sequence[str], current: str) -> str | None:
@@ -163,6 +179,7 @@ class _OutcomeIn(_Frozen):
     id: StrictStr = Field(pattern=_ID_PATTERN)
     label: _LabelIn
     text_required: StrictBool = False
+    at: list[StrictStr] = []
 
 
 class _MovesIn(_Frozen):
@@ -182,6 +199,9 @@ class _WorkflowIn(_Frozen):
     stages: list[_StageIn]
     moves: _MovesIn
     outcomes: list[_OutcomeIn]
+    ends: list[StrictStr] = []
+    records_decision: StrictBool = True
+    addressee: StrictBool = False
 
 
 _MESSAGES = {
@@ -244,122 +264,6 @@ def _shape_problem(error: Any, data: Any) -> Problem:
     return key, problem
 
 
-_FORWARD = "an advance must go to a later stage in [[stages]] order; returns go back"
-_BACK = "a return must go to an earlier stage in [[stages]] order; advances go forward"
-
-
-def _check_stages(wf: Workflow) -> Iterator[Problem]:
-    if not wf.stages:
-        yield "stages", "there are no stages; add [[stages]] tables, the first is the start"
-    elif not MIN_STAGES <= len(wf.stages) <= MAX_STAGES:
-        yield (
-            "stages",
-            f"{len(wf.stages)} stages; a workflow has {MIN_STAGES} to {MAX_STAGES} stages "
-            "(the first is where proposals start, one of them takes the decision)",
-        )
-    seen: dict[str, int] = {}
-    for i, stage in enumerate(wf.stages):
-        if stage.id in seen:
-            again = f"also by stages[{seen[stage.id]}]; give every stage its own id"
-            yield f"stages[{i}].id", f"stage id '{stage.id}' is used twice ({again})"
-        seen[stage.id] = i
-
-
-def _moves(wf: Workflow) -> dict[str, list[tuple[str, ...]]]:
-    singles: dict[str, list[tuple[str, ...]]] = {"defer": [(n,) for n in wf.defer]}
-    singles["withdraw"] = [(n,) for n in wf.withdraw]
-    return {"advance": list(wf.advance), "returns": list(wf.returns), **singles}
-
-
-def _check_names(wf: Workflow) -> Iterator[Problem]:
-    known = [stage.id for stage in wf.stages]
-    hint = f"use one of the stage ids: {', '.join(known)}"
-    for key in ("final", "route_setter"):
-        if getattr(wf, key) not in known:
-            yield key, f"unknown stage '{getattr(wf, key)}'; {hint}"
-    for kind, items in _moves(wf).items():
-        for i, item in enumerate(items):
-            for name in (n for n in item if n not in known):
-                yield f"moves.{kind}[{i}]", f"unknown stage '{name}'; {hint}"
-
-
-def _check_repeats(wf: Workflow) -> Iterator[Problem]:
-    for kind, items in _moves(wf).items():
-        for i, item in enumerate(items):
-            if item in items[:i]:
-                shown = f"'{item[0]}'" if len(item) == 1 else f'["{item[0]}", "{item[1]}"]'
-                yield f"moves.{kind}[{i}]", f"{shown} is listed twice; remove one"
-
-
-def _check_directions(wf: Workflow) -> Iterator[Problem]:
-    order = {stage.id: i for i, stage in enumerate(wf.stages)}
-    for i, (here, there) in enumerate(wf.advance):
-        if here == wf.final:
-            why = "(it records the outcome) and cannot advance; remove this edge"
-            yield f"moves.advance[{i}]", f"'{here}' is the final stage {why}"
-        if order[there] <= order[here]:
-            why = f"advance from '{here}' to '{there}' does not go forward"
-            yield f"moves.advance[{i}]", f"{why}: {_FORWARD}"
-    for i, (here, there) in enumerate(wf.returns):
-        if order[there] >= order[here]:
-            why = f"return from '{here}' to '{there}' does not go back"
-            yield f"moves.returns[{i}]", f"{why}: {_BACK}"
-
-
-def _check_graph(wf: Workflow) -> Iterator[Problem]:
-    reached = {wf.start}
-    for here, there in wf.advance:  # edges only go forward, so one pass in order suffices
-        if here in reached:
-            reached.add(there)
-    leaving = {here for here, _ in wf.advance}
-    for stage in wf.stages:
-        if stage.id not in reached:
-            how = "over moves.advance; add an advance edge into it or remove the stage"
-            where = f"cannot be reached from the start '{wf.start}'"
-            yield f"stages.{stage.id}", f"stage '{stage.id}' {where} {how}"
-    for stage in wf.stages:
-        if stage.id != wf.final and stage.id not in leaving:
-            how = f"add an advance edge from it (only the final stage '{wf.final}' has none)"
-            yield f"stages.{stage.id}", f"stage '{stage.id}' has no way out: {how}"
-
-
-def _check_outcomes(wf: Workflow) -> Iterator[Problem]:
-    if not wf.outcomes:
-        how = "add at least one [[outcomes]] table"
-        yield "outcomes", f"no outcomes: the final step at '{wf.final}' must record one; {how}"
-    seen: set[str] = set()
-    for i, outcome in enumerate(wf.outcomes):
-        if outcome.id in seen:
-            yield f"outcomes[{i}].id", f"outcome id '{outcome.id}' is used twice; rename one"
-        seen.add(outcome.id)
-
-
-def _check_default_route(wf: Workflow) -> Iterator[Problem]:
-    problem = wf.route_problem(wf.default_route)
-    if problem is not None:
-        how = f"list stage ids from '{wf.start}' to '{wf.final}' along moves.advance edges"
-        yield "default_route", f"not a valid route ({problem}); {how}"
-
-
-def meaning_problems(wf: Workflow) -> list[Problem]:
-    """Every problem of the workflow's meaning, in rounds: a round runs only when the
-    checks it relies on found nothing (directions need known stage names, the graph
-    check needs edges that go forward)."""
-    problems = [
-        *_check_stages(wf),
-        *(names := list(_check_names(wf))),
-        *_check_repeats(wf),
-        *_check_outcomes(wf),
-    ]
-    if problems and (names or not wf.stages):
-        return problems
-    directions = list(_check_directions(wf))
-    problems += directions + list(_check_default_route(wf))
-    if not directions:
-        problems += _check_graph(wf)
-    return problems
-
-
 def _parse_toml(text: str, source: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
@@ -391,7 +295,7 @@ def parse_workflow(text: str, source: str) -> Workflow:
         shapes = [_shape_problem(error, data) for error in exc.errors()]
         raise WorkflowError.collect([(source, *problem) for problem in shapes]) from None
     workflow = _build(doc, text, source)
-    problems = meaning_problems(workflow)
+    problems = checks.meaning_problems(workflow)
     if problems:
         raise WorkflowError.collect([(source, *problem) for problem in problems])
     return workflow

@@ -1,0 +1,125 @@
+"""`regie check`: the governance rules replayed from the audit trail (issue 13).
+
+* **Routes** (the routing body decides the route): every ``route_set`` event that names
+  its routing meeting (payload ``meeting``; events recorded before this rule carry none and
+  are not checked) names a meeting of the routing body that had started when the route
+  was set, and is recorded on that meeting.
+* **The top meeting's agenda** (the routing body sets it): every decision recorded at a
+  meeting of the top body (``decided``, ``noted``) was on the latest approval of that
+  meeting's agenda before it, placed there before that approval. Decisions recorded
+  before the database's first ``agenda_approved`` event predate the rule and are not
+  checked.
+* **Concerned parties**: the parties stored for a proposal are those of its ``submitted``
+  event, corrected by its ``parties_changed`` events.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from regie.engine import agenda_history as history
+from regie.engine.storage import Tx, as_datetime
+
+Finding = tuple[str, str, list[str]]  # (code, message, ids), as in replay.py
+
+
+def governance_findings(tx: Tx) -> Iterator[Finding]:
+    roles = _roles(tx)
+    yield from _routes(tx, roles.get("routing_body"))
+    yield from _top_decisions(tx, roles.get("top_body"))
+    yield from _parties(tx)
+
+
+def _roles(tx: Tx) -> dict[str, Any]:
+    value = tx.scalar("SELECT value FROM region_setting WHERE key = 'roles'")
+    found = json.loads(value) if isinstance(value, str) else {}
+    return found if isinstance(found, dict) else {}
+
+
+def _routes(tx: Tx, routing: str | None) -> Iterator[Finding]:
+    meetings = {
+        r[0]: (r[1], as_datetime(r[2]))
+        for r in tx.all("SELECT id, body_id, starts_at FROM meeting")
+    }
+    for ev_id, at, pid, meeting_id, payload in tx.all(
+        "SELECT id, at, proposal_id, meeting_id, payload FROM audit_event "
+        "WHERE action = 'route_set' ORDER BY id"
+    ):
+        data = json.loads(payload)
+        named = data.get("meeting")
+        if named is None:
+            continue  # recorded before routes were set on behalf of a routing meeting
+        ids = [pid or "", f"event {ev_id}"]
+        body, starts = meetings.get(named, (None, None))
+        expected = routing or data.get("routing_body")
+        when = as_datetime(at)
+        if body is None or starts is None or when is None:
+            yield ("route_meeting_missing", f"route set for meeting {named}, which does not exist",
+                   ids)  # fmt: skip
+        elif body != expected or named != meeting_id:
+            yield ("route_not_by_routing_body",
+                   f"route set for meeting {named} of '{body}', not a meeting of the routing "
+                   f"body '{expected}'", ids)  # fmt: skip
+        elif starts > when:
+            yield ("route_before_routing_meeting",
+                   f"route set before its routing meeting {named} had started", ids)  # fmt: skip
+
+
+def _top_decisions(tx: Tx, top: str | None) -> Iterator[Finding]:
+    first = tx.scalar("SELECT MIN(id) FROM audit_event WHERE action = 'agenda_approved'")
+    if top is None or first is None:
+        return
+    rows = tx.all(
+        "SELECT e.id, e.proposal_id, e.meeting_id FROM audit_event e JOIN meeting m "
+        "ON m.id = e.meeting_id WHERE e.action IN ('decided', 'noted') AND m.body_id = ? "
+        "AND e.id > ? ORDER BY e.id",
+        (top, first),
+    )
+    for ev_id, pid, meeting_id in rows:
+        placed = [
+            pl
+            for pl in history.placements(tx, proposal_id=pid)
+            if pl.meeting_id == meeting_id and pl.event_id < int(ev_id)
+        ]
+        approval = (
+            history.latest_approval(
+                tx, meeting_id, before_event=int(ev_id), after_event=placed[-1].event_id
+            )
+            if placed
+            else None
+        )
+        if not placed or not history.is_approved(approval, placed[-1]):
+            yield (
+                "decision_not_on_approved_agenda",
+                f"decided at {meeting_id}, but not on the agenda the routing body approved "
+                "before it",
+                [pid or "", meeting_id, f"event {ev_id}"],
+            )
+
+
+def _parties(tx: Tx) -> Iterator[Finding]:
+    replayed: dict[str, set[str]] = {}
+    for pid, action, payload in tx.all(
+        "SELECT proposal_id, action, payload FROM audit_event "
+        "WHERE action IN ('submitted', 'parties_changed') ORDER BY id"
+    ):
+        data = json.loads(payload)
+        if action == "submitted" and isinstance(data.get("parties"), list):
+            replayed[pid] = {str(x) for x in data["parties"]}
+        elif action == "parties_changed" and pid in replayed:
+            replayed[pid] = {str(x) for x in data.get("after", [])}
+    stored: dict[str, set[str]] = defaultdict(set)
+    for pid, party in tx.all("SELECT proposal_id, party_id FROM proposal_party"):
+        stored[pid].add(party)
+    existing = {r[0] for r in tx.all("SELECT id FROM proposal")}  # others: event_without_…
+    for pid, parties in sorted(replayed.items()):
+        if pid in existing and stored.get(pid, set()) != parties:
+            yield (
+                "parties_mismatch",
+                f"stored concerned parties {sorted(stored.get(pid, set()))} but the audit "
+                f"events give {sorted(parties)}",
+                [pid],
+            )
