@@ -227,3 +227,10 @@ def reader(env: Env, fn: Callable[..., Any], **kwargs: Any) -> Any:
 
 def is_tty() -> bool:
     return sys.stderr.isatty()
+
+
+def vocabulary(env: Env, **kwargs: Any) -> dict[str, Any]:
+    """The words to tell what a change did (read after it was committed)."""
+    from regie.engine import queries
+
+    return dict(reader(env, queries.vocabulary, lang=env.lang, **kwargs))

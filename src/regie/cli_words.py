@@ -33,7 +33,7 @@ LINES: Final[dict[str, dict[str, str]]] = {
         "held": " van {day} ({meeting})",
         "approved_again": "; de gewijzigde agenda is opnieuw gepubliceerd voor de leden, als "
         "agenda-update; de mails gaan uit met 'regie send'",
-        "left_out": "; {awaiting} nog op akkoord van {routing} en ging niet mee "
+        "left_out": "; niet meegestuurd: {awaiting} nog op akkoord van {routing} "
         "(regie agenda approve {meeting})",
         "agenda_route": "{pid}: voorgestelde route {route}",
         "agenda_approval": "Goedgekeurd namens {routing}{held}, {stamp}",
@@ -90,8 +90,7 @@ LINES: Final[dict[str, dict[str, str]]] = {
         "held": " of {day} ({meeting})",
         "approved_again": "; the changed agenda was published again to the members, as a "
         "calendar update; the mails go out with 'regie send'",
-        "left_out": "; {awaiting} approval by {routing} and was left out "
-        "(regie agenda approve {meeting})",
+        "left_out": "; left out: {awaiting} approval by {routing} (regie agenda approve {meeting})",
         "agenda_route": "{pid}: proposed route {route}",
         "agenda_approval": "Approved on behalf of {routing}{held}, {stamp}",
         "agenda_awaiting": "{awaiting} approval by {routing}: regie agenda approve {meeting}",

@@ -22,7 +22,7 @@ from regie.engine import agenda, agenda_approval, attendance, audit, decisions, 
 from regie.engine.moves import MoveResult
 from regie.engine.setup import init_database
 from regie.engine.storage import Database
-from regie.errors import MandateMissing, UsageError
+from regie.errors import MandateMissing, StaleVersion, UsageError
 from regie.region import Region, load_region
 from regie.workflows.definition import builtin_workflows
 
@@ -191,17 +191,21 @@ class Demo:
         pid = r.proposal_id
         self.ids.append(pid)
         at = self.moved(r, "submitted (for information)")
-        route = ["table", "chairs", "oogo"]
+        route = ["table", "chairs"]
         self.call(moves.set_route, actor=self.coordinator, proposal_id=pid, route=route)
-        self.say(pid, "coordinator proposes the route table -> chairs -> oogo (on the agenda)")
+        self.say(pid, "coordinator proposes the route table -> chairs (on the agenda)")
         yield at
         yield self.advance(pid)
         r2 = self.call(moves.set_route, actor=self.coordinator, proposal_id=pid, route=route)
-        self.say(pid, f"chairs' meeting {r2.meeting_id} sets the route: skips the AO")
-        at = self.advance(pid)
-        self.approve(pid)
-        yield at
-        self.decide_and_confirm(pid, "noted", "De OOGO neemt kennis van het dashboard.")
+        self.say(pid, f"chairs' meeting {r2.meeting_id} sets the route: it takes note itself")
+        r3 = self.call(
+            decisions.decide,
+            actor=self.coordinator,
+            proposal_id=pid,
+            outcome="noted",
+            text="Het voorzittersoverleg neemt kennis van het dashboard.",
+        )
+        self.say(pid, f"noted at {r3.meeting_id}, below the OOGO: information is not a decision")
 
     def advice(self) -> Story:
         tables = self.region.bodies_of_kind("table")
@@ -213,6 +217,7 @@ class Demo:
             table=tables[0].id,
             parties=["barneveld", "swv-po"],
             focus_point="sp4",
+            addressee="swv-po",
         )
         pid = r.proposal_id
         self.ids.append(pid)
@@ -251,8 +256,18 @@ class Demo:
             amend_text="Positief advies; de pilot start in 2027.",
         )
         self.say(pid, "chair amends the advice text (version 2, confirmation starts again)")
+        try:
+            self.call(decisions.confirm, actor=self.oogo.chair, proposal_id=pid, version=1)
+        except StaleVersion:
+            self.say(pid, "a confirmation of version 1 is refused: it was superseded")
         self.call(decisions.confirm, actor=self.oogo.chair, proposal_id=pid, version=2)
-        self.say(pid, f"decision confirmed by {self.oogo.chair}")
+        self.say(pid, f"version 2 confirmed by {self.oogo.chair}; sent to its addressee swv-po")
+        news = self.call(agenda.oogo_news, actor=self.coordinator, meeting_id=meeting)
+        self.say(
+            pid,
+            f"news from the OOGO {meeting} to the members of {news.bodies} LEAs "
+            f"({news.decisions} confirmed decision)",
+        )
 
 
 def interleave(demo: Demo, stories: list[Story]) -> None:

@@ -21,14 +21,12 @@ import os
 import re
 import tomllib
 from collections.abc import Iterable
-from typing import Annotated, Any, Literal, Protocol, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any, Literal, Protocol, TypeVar
+from zoneinfo import ZoneInfo
 
 import holidays
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -46,6 +44,16 @@ from regie.region_structure import (
     resolve_roles,
     structure_problems,
 )
+from regie.region_types import (
+    DEFAULT_TIMEZONE,
+    Email,
+    Minutes,
+    Slug,
+    TimeZoneName,
+    TomlDate,
+    TomlTime,
+    WorkingDays,
+)
 from regie.region_validate import region_problems, translate_validation_error
 from regie.workflows.definition import Workflow
 
@@ -54,112 +62,6 @@ Language = Literal["nl", "en"]
 # chairs, ao and oogo; [structure] rules may name any kind (e.g. lea, municipality).
 PartyKind = Kind
 BodyKind = Kind
-
-DEFAULT_TIMEZONE = "Europe/Amsterdam"
-MAX_DEADLINE_WORKING_DAYS = 30
-
-_SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
-_EMAIL = re.compile(r"[^@\s<>,;\"']+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-_CLOCK = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
-
-
-# --- field types -------------------------------------------------------------------------
-
-
-def _slugify(value: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")
-
-
-def _check_slug(value: str) -> str:
-    if not _SLUG.fullmatch(value):
-        hint = _slugify(value)
-        example = f", e.g. {hint!r}" if hint else ""
-        raise ValueError(
-            f"{value!r} is not a valid id; use only lowercase letters, digits and '-', "
-            f"starting with a letter or digit{example}"
-        )
-    return value
-
-
-def _check_email(value: str) -> str:
-    if not _EMAIL.fullmatch(value):
-        raise ValueError(
-            f"{value!r} is not a valid e-mail address; write it as name@domain.tld "
-            "(e.g. 'j.jansen@ede.example.org'), without spaces or a display name"
-        )
-    return value
-
-
-def _parse_date(value: object) -> object:
-    """TOML dates (2027-01-12) or ISO strings ("2027-01-12"); no datetimes, no numbers."""
-    if isinstance(value, datetime.datetime):
-        raise ValueError(f"{value.isoformat()} has a time of day; write only the date, YYYY-MM-DD")
-    if isinstance(value, datetime.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return datetime.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise ValueError(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2027-01-12")
-
-
-def _parse_time(value: object) -> object:
-    """TOML local times (14:00:00) or "HH:MM" strings."""
-    if isinstance(value, datetime.time):
-        return value
-    match = _CLOCK.fullmatch(value.strip()) if isinstance(value, str) else None
-    if match:
-        hour, minute, second = (int(part or 0) for part in match.groups())
-        try:
-            return datetime.time(hour, minute, second)
-        except ValueError:
-            pass
-    raise ValueError(
-        f'{value!r} is not a time of day; write "HH:MM" in quotes ("14:00") '
-        "or a TOML time (14:00:00)"
-    )
-
-
-def _check_timezone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"unknown timezone {value!r}; use an IANA name such as 'Europe/Amsterdam'"
-        ) from None
-    if value != DEFAULT_TIMEZONE:
-        # Meeting times, deadlines, mails and the CLI all read times in Dutch local time
-        # (with Dutch public holidays); another zone would be silently misread.
-        raise ValueError(
-            f"timezone {value!r} is not supported yet: regie keeps Dutch local time and "
-            f"public holidays; remove the key or write timezone = '{DEFAULT_TIMEZONE}'"
-        )
-    return value
-
-
-def _check_deadline(value: int) -> int:
-    if not 0 <= value <= MAX_DEADLINE_WORKING_DAYS:
-        raise ValueError(
-            f"{value} is out of range; documents are due 0 to {MAX_DEADLINE_WORKING_DAYS} "
-            "working days before a meeting, e.g. 5"
-        )
-    return value
-
-
-def _check_duration(value: int) -> int:
-    if value <= 0:
-        raise ValueError(f"{value} is not a duration; give the length in minutes, e.g. 120")
-    return value
-
-
-Slug = Annotated[str, AfterValidator(_check_slug)]
-Email = Annotated[str, AfterValidator(_check_email)]
-TomlDate = Annotated[datetime.date, BeforeValidator(_parse_date)]
-TomlTime = Annotated[datetime.time, BeforeValidator(_parse_time)]
-TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
-WorkingDays = Annotated[int, AfterValidator(_check_deadline)]
-Minutes = Annotated[int, AfterValidator(_check_duration)]
 
 
 class _Model(BaseModel):

@@ -155,7 +155,11 @@ def test_agenda_approve_and_publish_in_both_languages(db_file: Path) -> None:
     ]
     published = ok(db_file, "--lang", "en", "publish", meeting, now=at)
     assert published.endswith(
-        f"; 1 item awaits approval by {CHAIRS} and was left out (regie agenda approve {meeting})\n"
+        f"; left out: 1 item awaits approval by {CHAIRS} (regie agenda approve {meeting})\n"
+    )
+    assert ok(db_file, "publish", meeting, now=at).endswith(
+        f"; niet meegestuurd: 1 agendapunt wacht nog op akkoord van {CHAIRS} (regie agenda "
+        f"approve {meeting})\n"
     )
     again = ok(db_file, "--lang", "en", "agenda", "approve", meeting, now=at)
     assert again == (

@@ -87,7 +87,9 @@ def test_whole_route_on_postgres(pg: Database, region: Region) -> None:
           person=rep, status="present")  # fmt: skip
     _call(pg, clock, decisions.decide, actor=coordinator, proposal_id=r.proposal_id,
           outcome="adopted", text="Vastgesteld.")  # fmt: skip
-    done = _call(pg, clock, decisions.confirm, actor=oogo.chair, proposal_id=r.proposal_id, version=1)
+    done = _call(
+        pg, clock, decisions.confirm, actor=oogo.chair, proposal_id=r.proposal_id, version=1
+    )
     assert done.state == "decided"
     with pg.transaction(write=False) as session:
         shown = queries.show_proposal(session=session, proposal_id=r.proposal_id)

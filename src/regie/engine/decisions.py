@@ -138,14 +138,7 @@ def _dissent(
 ) -> dict[str, object] | None:
     """The dissent to record: required when a concerned party is on record as disagreeing
     (rule of conduct: consultation aimed at agreement, so disagreement is on the record)."""
-    parties = [
-        row[0]
-        for row in ch.tx.all(
-            "SELECT party_id FROM prior_position WHERE meeting_id = ? AND proposal_id = ? "
-            "AND stance = 'disagree' ORDER BY party_id",
-            (meeting.id, proposal_id),
-        )
-    ]
+    parties = sorted(coverage(ch, proposal_id, meeting).dissenting)
     text = (dissent or "").strip()
     if parties and not text:
         raise DissentNotRecorded(proposal_id, parties)

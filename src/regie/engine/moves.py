@@ -13,10 +13,10 @@ from datetime import datetime
 
 from regie.clock import Clock, to_local
 from regie.engine import repository as repo
-from regie.engine import roles, routing
+from regie.engine import roles, routing, submission
 from regie.engine.changes import Change, begin
 from regie.engine.machine import CLOSED_STATES, CompiledWorkflow
-from regie.engine.placement import Placement, place, stage_body, start_bodies
+from regie.engine.placement import Placement, place, stage_body
 from regie.engine.repository import ProposalRow
 from regie.engine.routing import RouteResult
 from regie.engine.storage import AnySession
@@ -127,9 +127,9 @@ def submit(
     ch = begin(session, clock, actor)
     title = _clean(title, "title", required=True, limit=TITLE_MAX)
     cw = repo.current_workflow(ch.tx, purpose)
-    table = _start_table(ch, cw, table)
-    _check_submit_refs(ch, parties, focus_point, (admin_lead, official_lead))
-    to = _addressee(ch, cw, addressee)
+    table = submission.start_table(ch, cw, table)
+    submission.check_refs(ch, parties, focus_point, (admin_lead, official_lead))
+    to = submission.addressee(ch, cw, addressee)
     roles.require_member_or_coordinator(ch, table, "submit a proposal to this table")
     year = to_local(ch.now).year
     pid = f"P-{year}-{repo.next_proposal_number(ch.tx, year):03d}"
@@ -190,65 +190,6 @@ def submit(
         pid, title, purpose, cw.workflow.digest, table, route, start, start, pl.meeting.id, 1
     )
     return _result(ch, p, "submitted", pl, ev.id)
-
-
-def _start_table(ch: Change, cw: CompiledWorkflow, table: str | None) -> str:
-    """The body the proposal starts at: one the workflow's first stage names."""
-    tables = start_bodies(ch, cw.workflow)
-    if table is None and len(tables) == 1:
-        return tables[0]
-    if table is None:
-        raise UsageError(f"say where the proposal starts with --table; one of: {', '.join(tables)}")
-    if table not in tables:
-        raise UsageError(
-            f"'{table}' is not where {cw.workflow.purpose} proposals start; they start at "
-            f"one of: {', '.join(tables) or '(none: check the region config)'}"
-        )
-    return table
-
-
-def _addressee(ch: Change, cw: CompiledWorkflow, value: str | None) -> str | None:
-    """Whom an advice is for: ``party:<id>`` or ``body:<id>`` (a bare id is looked up)."""
-    wf = cw.workflow
-    if not wf.addressee:
-        if value:
-            raise UsageError(f"{wf.purpose} proposals have no addressee; leave out --addressee")
-        return None
-    if not value:
-        raise UsageError(
-            f"{wf.purpose} proposals name whom the advice is for: --addressee PARTY or BODY "
-            "(e.g. --addressee ede, --addressee body:oogo)"
-        )
-    kind, _, ident = value.partition(":") if ":" in value else ("", "", value)
-    found = [
-        f"{table}:{ident}"
-        for table in ("party", "body")
-        if (not kind or kind == table)
-        and ch.tx.one(f"SELECT 1 FROM {table} WHERE id = ?", (ident,)) is not None
-    ]
-    if len(found) == 1:
-        return found[0]
-    if not found:
-        raise UsageError(f"unknown addressee '{value}'; name a party or a body by its id")
-    raise UsageError(f"'{ident}' is both a party and a body; write party:{ident} or body:{ident}")
-
-
-def _check_submit_refs(
-    ch: Change,
-    parties: Sequence[str],
-    focus: str | None,
-    leads: tuple[str | None, str | None],
-) -> None:
-    if not parties:
-        raise UsageError("name at least one concerned party with --party")
-    for party in parties:
-        if ch.tx.one("SELECT 1 FROM party WHERE id = ?", (party,)) is None:
-            raise UsageError(f"unknown party '{party}'; see 'regie parties'")
-    if focus and ch.tx.one("SELECT 1 FROM focus_point WHERE id = ?", (focus,)) is None:
-        raise UsageError(f"unknown focus point '{focus}'; see the region config [[focus_points]]")
-    for lead in leads:
-        if lead and ch.tx.one("SELECT 1 FROM person WHERE id = ?", (lead,)) is None:
-            raise UsageError(f"unknown lead '{lead}'; leads are people from the region config")
 
 
 def _open(

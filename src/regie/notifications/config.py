@@ -168,7 +168,7 @@ def _check_host(value: str | None) -> str | None:
 
 
 def _check_from(value: str | None) -> str | None:
-    from regie.region import _check_email  # the same rule as people's addresses
+    from regie.region_types import _check_email  # the same rule as people's addresses
 
     return None if value is None else _check_email(value)
 

@@ -1,0 +1,71 @@
+"""What a new proposal must name correctly: where it starts (a body the workflow's first
+stage names), its concerned parties, focus point and leads, and for an advice whom it is
+for. Used by :func:`regie.engine.moves.submit`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from regie.engine.changes import Change
+from regie.engine.machine import CompiledWorkflow
+from regie.engine.placement import start_bodies
+from regie.errors import UsageError
+
+
+def start_table(ch: Change, cw: CompiledWorkflow, table: str | None) -> str:
+    """The body the proposal starts at: one the workflow's first stage names."""
+    tables = start_bodies(ch, cw.workflow)
+    if table is None and len(tables) == 1:
+        return tables[0]
+    if table is None:
+        raise UsageError(f"say where the proposal starts with --table; one of: {', '.join(tables)}")
+    if table not in tables:
+        raise UsageError(
+            f"'{table}' is not where {cw.workflow.purpose} proposals start; they start at "
+            f"one of: {', '.join(tables) or '(none: check the region config)'}"
+        )
+    return table
+
+
+def addressee(ch: Change, cw: CompiledWorkflow, value: str | None) -> str | None:
+    """Whom an advice is for: ``party:<id>`` or ``body:<id>`` (a bare id is looked up)."""
+    wf = cw.workflow
+    if not wf.addressee:
+        if value:
+            raise UsageError(f"{wf.purpose} proposals have no addressee; leave out --addressee")
+        return None
+    if not value:
+        raise UsageError(
+            f"{wf.purpose} proposals name whom the advice is for: --addressee PARTY or BODY "
+            "(e.g. --addressee ede, --addressee body:oogo)"
+        )
+    kind, _, ident = value.partition(":") if ":" in value else ("", "", value)
+    found = [
+        f"{table}:{ident}"
+        for table in ("party", "body")
+        if (not kind or kind == table)
+        and ch.tx.one(f"SELECT 1 FROM {table} WHERE id = ?", (ident,)) is not None
+    ]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise UsageError(f"unknown addressee '{value}'; name a party or a body by its id")
+    raise UsageError(f"'{ident}' is both a party and a body; write party:{ident} or body:{ident}")
+
+
+def check_refs(
+    ch: Change,
+    parties: Sequence[str],
+    focus: str | None,
+    leads: tuple[str | None, str | None],
+) -> None:
+    if not parties:
+        raise UsageError("name at least one concerned party with --party")
+    for party in parties:
+        if ch.tx.one("SELECT 1 FROM party WHERE id = ?", (party,)) is None:
+            raise UsageError(f"unknown party '{party}'; see 'regie parties'")
+    if focus and ch.tx.one("SELECT 1 FROM focus_point WHERE id = ?", (focus,)) is None:
+        raise UsageError(f"unknown focus point '{focus}'; see the region config [[focus_points]]")
+    for lead in leads:
+        if lead and ch.tx.one("SELECT 1 FROM person WHERE id = ?", (lead,)) is None:
+            raise UsageError(f"unknown lead '{lead}'; leads are people from the region config")
