@@ -274,3 +274,38 @@ def test_news_carries_confirmed_decisions_and_later_an_addendum(world: Any) -> N
     }
     with pytest.raises(UsageError, match="every confirmed decision of it was in earlier news"):
         world.call(agenda.oogo_news, meeting_id=meeting)
+
+
+# -- regie check replays the timing rules --------------------------------------------------------
+
+
+def test_check_names_attendance_and_positions_recorded_out_of_time(world: Any) -> None:
+    """Someone with write access moves a "present" to weeks before the meeting and a prior
+    position to after its start: `regie check` names both events."""
+    import sqlite3
+    from contextlib import closing
+
+    pid = world.submit("adoption")
+    meeting = world.to_final(pid)
+    world.clock.advance(timedelta(minutes=-30))
+    world.call(
+        attendance.record_prior_position,
+        meeting_id=meeting,
+        proposal_id=pid,
+        person=world.mandated("swv-vo", world.body_id("oogo")),
+        stance="agree",
+    )
+    world.to_meeting_of(pid)
+    cover(world, pid, skip=("swv-vo",))
+    assert check_database(db=world.db).problems == []
+    world.db.dispose()
+    with closing(sqlite3.connect(world.path, isolation_level=None)) as conn:
+        conn.execute("DROP TRIGGER IF EXISTS audit_event_no_update")
+        conn.execute(
+            "UPDATE audit_event SET at = '2027-01-02 10:00:00' WHERE action = 'attendance'"
+        )
+        conn.execute(
+            "UPDATE audit_event SET at = '2027-01-28 19:00:00' WHERE action = 'prior_position'"
+        )
+    codes = {p.code for p in check_database(db=world.db).problems}
+    assert {"present_before_the_meeting_day", "prior_position_after_start"} <= codes

@@ -198,6 +198,7 @@ def record_attendance(
             "party": party,
             "status": status,
             "substitute_for": substitute_for,
+            "meeting_day": meeting_day(meeting).isoformat(),  # what "present" was checked on
         },
     )
     ch.commit()

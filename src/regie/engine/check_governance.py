@@ -11,6 +11,9 @@
   checked.
 * **Concerned parties**: the parties stored for a proposal are those of its ``submitted``
   event, corrected by its ``parties_changed`` events.
+* **Attendance is what happened**: a prior position with a stance was given before its
+  meeting started; "present" or "substitute" recorded with the meeting day in its payload
+  was recorded on or after that day (events from before these rules carry neither key).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
+from regie.clock import to_local
 from regie.engine import agenda_history as history
 from regie.engine.storage import Tx, as_datetime
 
@@ -31,6 +35,7 @@ def governance_findings(tx: Tx) -> Iterator[Finding]:
     yield from _routes(tx, roles.get("routing_body"))
     yield from _top_decisions(tx, roles.get("top_body"))
     yield from _parties(tx)
+    yield from _timing(tx)
 
 
 def _roles(tx: Tx) -> dict[str, Any]:
@@ -122,4 +127,35 @@ def _parties(tx: Tx) -> Iterator[Finding]:
                 f"stored concerned parties {sorted(stored.get(pid, set()))} but the audit "
                 f"events give {sorted(parties)}",
                 [pid],
+            )
+
+
+def _timing(tx: Tx) -> Iterator[Finding]:
+    starts = {r[0]: as_datetime(r[1]) for r in tx.all("SELECT id, starts_at FROM meeting")}
+    for ev_id, at_raw, meeting_id, action, payload in tx.all(
+        "SELECT id, at, meeting_id, action, payload FROM audit_event "
+        "WHERE action IN ('prior_position', 'attendance') ORDER BY id"
+    ):
+        data, at, start = json.loads(payload), as_datetime(at_raw), starts.get(meeting_id)
+        if at is None or start is None:
+            continue  # a missing meeting is reported by the reference check
+        ids = [meeting_id, str(data.get("person", "")), f"event {ev_id}"]
+        if action == "prior_position" and "stance" in data and at >= start:
+            yield (
+                "prior_position_after_start",
+                "a prior position was recorded after its meeting had started",
+                ids,
+            )
+        day = data.get("meeting_day")
+        if (
+            action == "attendance"
+            and isinstance(day, str)
+            and data.get("status") in ("present", "substitute")
+            and to_local(at).date().isoformat() < day
+        ):
+            yield (
+                "present_before_the_meeting_day",
+                f"'{data.get('status')}' was recorded on {to_local(at).date()}, before the "
+                f"meeting day {day}",
+                ids,
             )
