@@ -5,10 +5,12 @@ Real SQLite files in ``tmp_path``; the only fake is :class:`regie.clock.FixedClo
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from contextlib import closing, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -45,7 +47,11 @@ def template_db(tmp_path_factory: pytest.TempPathFactory, region: Region) -> Pat
 
 
 def copy_db(template: Path, target: Path) -> Path:
+    """A copy of the database and of its audit key (``<db>.key``, kept outside the file)."""
     shutil.copyfile(template, target)
+    key = template.with_name(template.name + ".key")
+    if key.exists():
+        shutil.copy2(key, target.with_name(target.name + ".key"))
     return target
 
 
@@ -101,9 +107,10 @@ class World:
         return to_local(datetime.fromisoformat(row[0][0]))
 
     def to_meeting_of(self, pid: str) -> str:
-        """Move the clock to the start of the meeting the proposal is on."""
+        """Move the clock to the start of the meeting the proposal is on — unless the clock
+        is past it already: regie refuses events dated before the last one."""
         meeting = self.show(pid)["meeting"]
-        self.clock.set(self.meeting_start(meeting))
+        self.clock.set(max(self.meeting_start(meeting), self.clock.now()))
         return str(meeting)
 
     # -- services ---------------------------------------------------------------------
@@ -141,6 +148,14 @@ class World:
         if approve:
             self.approve(str(self.show(pid)["meeting"]))
         return self.to_meeting_of(pid)
+
+    def to_final_together(self, *pids: str, approve: bool = True) -> str:
+        """Advance several proposals to the final stage in time order (the one whose meeting
+        comes first moves first), so that proposals submitted together meet together; then
+        as :meth:`to_final` for the last one."""
+        while waiting := [p for p in pids if self.show(p)["state"] != "oogo"]:
+            self.advance(min(waiting, key=lambda p: self.meeting_start(self.show(p)["meeting"])))
+        return self.to_final(pids[-1], approve=approve)
 
     def approve(self, meeting_id: str) -> Any:
         """The chairs' meeting approves a top meeting's agenda as it is now."""
@@ -184,3 +199,38 @@ def world(template_db: Path, tmp_path: Path, region: Region) -> Iterator[World]:
 def db_file(template_db: Path, tmp_path: Path) -> Path:
     """A copy of the initialised database, for CLI tests."""
     return copy_db(template_db, tmp_path / "r.db")
+
+
+# -- no test leaves a process behind -------------------------------------------------------
+
+
+def _children() -> dict[int, str]:
+    """This process's live children (Linux /proc; zombies, already ended, aside)."""
+    found: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            state, ppid = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+            if int(ppid) == os.getpid() and state != "Z":
+                found[int(entry.name)] = (entry / "cmdline").read_text().replace("\0", " ")
+        except (OSError, ValueError, IndexError):
+            continue  # ended meanwhile
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _no_process_left_behind() -> Iterator[None]:
+    """A test that starts a process (a mail sink, a writer, a worker) also ends it: one left
+    running is killed and the test fails."""
+    if not Path("/proc/self/stat").exists():
+        yield
+        return
+    before = set(_children())
+    yield
+    left = {pid: cmd for pid, cmd in _children().items() if pid not in before}
+    for pid in left:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    if left:
+        pytest.fail(f"the test left processes running (now killed): {left}")

@@ -107,6 +107,12 @@ def init(env: Env, config_file: str, check_only: bool, as_json: bool) -> None:
             )
             for wf in report.workflows_added:
                 say(f"workflow added: {wf}")
+            if report.key_created:
+                say(
+                    f"audit key created: {report.key} (mode 0600); back it up apart from the "
+                    "database: without it the audit trail cannot be authenticated "
+                    "(docs/SECURITY.md)"
+                )
     for line in warning_lines(region):
         click.echo(f"regie: warning: {one_line(line)}", err=True)
 

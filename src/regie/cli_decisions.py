@@ -18,9 +18,9 @@ _words = vocabulary
 @click.command()
 @click.argument("meeting")
 @click.argument("person")
-@click.option("--present", "status", flag_value="present", help="Attended (on the meeting day).")
-@click.option("--absent", "status", flag_value="absent", help="Did not attend, or will not.")
-@click.option("--expected", "status", flag_value="expected", help="Will attend (announced ahead).")
+@click.option("--present", is_flag=True, help="Attended (on the meeting day).")
+@click.option("--absent", is_flag=True, help="Did not attend, or will not.")
+@click.option("--expected", is_flag=True, help="Will attend (announced ahead).")
 @click.option(
     "--substitute-for", metavar="PERSON", help="Attended as registered substitute for this person."
 )
@@ -42,7 +42,9 @@ def attend(
     env: Env,
     meeting: str,
     person: str,
-    status: str | None,
+    present: bool,
+    absent: bool,
+    expected: bool,
     substitute_for: str | None,
     item: str | None,
     stance: str | None,
@@ -50,8 +52,9 @@ def attend(
     as_: str | None,
 ) -> None:
     """Record attendance at a meeting: present, absent, expected, substitute, or a prior
-    position (agree, disagree or abstain) of a party that cannot come."""
+    position (agree, disagree or abstain) of a party that cannot come. Give one of them."""
     actor = env.acting(as_)
+    status = _one_status(present, absent, expected, substitute_for, item, stance, position)
     if item:
         if stance is None:
             raise click.UsageError(
@@ -66,8 +69,6 @@ def attend(
         say(w.line(env.lang, "prior_position", party=party, pid=item,
                    stance=w.stance(env.lang, stance), **words))  # fmt: skip
         return
-    if substitute_for:
-        status = "substitute"
     if status is None:
         raise click.UsageError(
             "say --present, --absent, --expected, --substitute-for PERSON or "
@@ -86,6 +87,35 @@ def attend(
         warning = w.line(env.lang, "no_mandate", person=names.get(person, person),
                          parties=listed, **where)  # fmt: skip
         click.echo(f"regie: warning: {one_line(warning)}", err=True)
+
+
+def _one_status(
+    present: bool,
+    absent: bool,
+    expected: bool,
+    substitute_for: str | None,
+    item: str | None,
+    stance: str | None,
+    position: str,
+) -> str | None:
+    """The one thing `attend` records; two of them at once (``--present --absent``) is a
+    usage error, as are --stance and --position without --prior-position."""
+    given = [name for name, on in (("--present", present), ("--absent", absent),
+             ("--expected", expected), ("--substitute-for", substitute_for is not None),
+             ("--prior-position", item is not None)) if on]  # fmt: skip
+    if given == ["--present", "--substitute-for"]:  # present, as a substitute: one fact
+        given = ["--substitute-for"]
+    if len(given) > 1:
+        raise click.UsageError(
+            f"{' and '.join(given)} contradict each other; give one of --present, --absent, "
+            "--expected, --substitute-for PERSON, --prior-position PROPOSAL"
+        )
+    if item is None and (stance is not None or position):
+        raise click.UsageError("--stance and --position go with --prior-position PROPOSAL")
+    if substitute_for is not None:
+        return "substitute"
+    return next((s for s, on in (("present", present), ("absent", absent),
+                                 ("expected", expected)) if on), None)  # fmt: skip
 
 
 @click.command()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import traceback
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, NoReturn
@@ -14,11 +14,13 @@ from typing import Any, NoReturn
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from regie.clock import AMSTERDAM, Clock, FixedClock, SystemClock
 from regie.engine import queries
 from regie.engine.storage import Database, database_url, require_schema
 from regie.errors import ConfigError, RegieError, UsageError
+from regie.text_input import UNSAFE, UNSAFE_IN_LINES, not_utf8
 
 INTERNAL_ERROR = 70
 
@@ -31,11 +33,13 @@ class Env:
     ``REGIE_USER``), else the region's ``language`` setting, else Dutch."""
 
     def __init__(self, db: str | None, lang: str | None = None) -> None:
+        _require_utf8("--db / REGIE_DB", db or "")
         self.db_url = database_url(db)
         self._db: Database | None = None
         self.clock = clock_from_env()
         self._lang = lang
         self.person: str | None = os.environ.get("REGIE_USER") or None
+        _require_utf8("REGIE_USER", self.person or "")
 
     def acting(self, as_: str | None) -> str | None:
         """The acting person (``--as``, else env ``REGIE_USER``); remembered for ``lang``."""
@@ -59,6 +63,22 @@ class Env:
     def close(self) -> None:
         if self._db is not None:
             self._db.dispose()
+
+
+def _require_utf8(where: str, value: str) -> None:
+    if not_utf8(value):
+        raise UsageError(
+            f"{where} is not valid UTF-8 text ({_as_typed(value)}); set it again, with a UTF-8 "
+            "terminal (e.g. LANG=C.UTF-8)"
+        )
+
+
+def _as_typed(value: str) -> str:
+    """An argument that was not UTF-8 as its bytes (``caf\\xe9``), for messages."""
+    try:
+        return os.fsencode(value).decode("utf-8", "backslashreplace")
+    except UnicodeError:
+        return value  # not from bytes at all; one_line escapes it when shown
 
 
 def clock_from_env() -> Clock:
@@ -94,12 +114,20 @@ class RegieClickError(click.ClickException):
         click.echo(f"regie: error: {one_line(self.format_message())}", err=True)
 
 
+def _escaped(found: re.Match[str]) -> str:
+    return repr(found.group())[1:-1]
+
+
 def one_line(text: str) -> str:
-    """Control characters (CR, LF, ESC…) and line separators from user input shown
-    escaped: one line, always."""
-    return "".join(
-        repr(c)[1:-1] if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text
-    )
+    """Control characters (CR, LF, ESC…), line separators, text-direction overrides and
+    bytes that were not UTF-8 shown escaped (``\\x1b``, ``\\u202e``): one line, always, and
+    nothing a terminal would act on."""
+    return UNSAFE.sub(_escaped, text)
+
+
+def shown(text: str) -> str:
+    """Text for the terminal: as :func:`one_line`, but line feeds and tabs stay."""
+    return UNSAFE_IN_LINES.sub(_escaped, text)
 
 
 # a group called without a command prints its help (click >= 8.2): not an error to reword
@@ -126,6 +154,18 @@ class RegieGroup(click.Group):
         parent: click.Context | None = None,
         **extra: Any,
     ) -> click.Context:
+        for i, arg in enumerate(args, 1):
+            if not_utf8(arg):
+                raise RegieClickError(
+                    f"argument {i} ({_as_typed(arg)}) is not valid UTF-8 text; type it again, "
+                    "with a UTF-8 terminal (e.g. LANG=C.UTF-8)",
+                    UsageError.exit_code,
+                )
+            if "\x00" in arg:  # no database stores it (PostgreSQL: DataError)
+                raise RegieClickError(
+                    f"argument {i} ({arg!r}) contains a NUL character; remove it",
+                    UsageError.exit_code,
+                )
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except _NO_ARGS_HELP:
@@ -147,6 +187,14 @@ class RegieGroup(click.Group):
             raise
         except KeyboardInterrupt:
             raise click.Abort() from None
+        except UnicodeEncodeError as exc:  # a value from the environment or a file
+            if "surrogates" not in str(exc):
+                raise _internal(exc) from None
+            raise RegieClickError(
+                "a value regie was given (an environment variable or a file name) is not "
+                "valid UTF-8 text; set it again with a UTF-8 terminal (e.g. LANG=C.UTF-8)",
+                UsageError.exit_code,
+            ) from None
         except OverflowError:  # an integer argument beyond what the database stores
             raise RegieClickError("a number is too large; check the arguments", 2) from None
         except ValueError as exc:
@@ -169,7 +217,10 @@ def _internal(exc: Exception) -> RegieClickError:
 
 
 def emit_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+    """JSON; characters a terminal acts on (DEL, C1, bidi overrides, surrogates: JSON itself
+    escapes only C0) are written as \\u escapes, which every JSON reader reads back."""
+    text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    click.echo(UNSAFE_IN_LINES.sub(lambda found: f"\\u{ord(found.group()):04x}", text))
 
 
 def console() -> Console:
@@ -179,17 +230,23 @@ def console() -> Console:
 def table(
     title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], ids: Sequence[int] = (0,)
 ) -> None:
-    """A table; the columns ``ids`` (ids to type in a next command) are never folded."""
-    t = Table(title=title, title_justify="left")
+    """A table; the columns ``ids`` (ids to type in a next command) are never folded.
+    Every cell is plain text: no rich markup (``[bold]``) or emoji codes, nothing raw that a
+    terminal acts on."""
+    t = Table(title=_plain(title), title_justify="left")
     for i, col in enumerate(columns):
-        t.add_column(col, overflow="fold", no_wrap=i in ids)
+        t.add_column(_plain(col), overflow="fold", no_wrap=i in ids)
     for row in rows:
-        t.add_row(*("" if v is None else str(v) for v in row))
+        t.add_row(*(_plain("" if v is None else str(v)) for v in row))
     console().print(t)
 
 
+def _plain(text: str) -> Text:
+    return Text(shown(text))
+
+
 def say(text: str) -> None:
-    click.echo(text)
+    click.echo(shown(text))
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from regie import private_files
 from regie.clock import AMSTERDAM, FixedClock, to_local
 from regie.engine import agenda, agenda_approval, attendance, audit, decisions, moves, queries
 from regie.engine.moves import MoveResult
@@ -291,7 +292,7 @@ def _resume(queue: list[tuple[datetime, int, Story]], n: int, story: Story) -> N
 def _workdir(keep: str | None) -> Iterator[Path]:
     if keep:
         path = Path(keep)
-        path.mkdir(parents=True, exist_ok=True)
+        private_files.make_dirs(path)  # 0700, like every folder regie creates
         yield path
         return
     with tempfile.TemporaryDirectory(prefix="regie-demo-") as tmp:

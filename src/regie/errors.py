@@ -15,6 +15,7 @@ escaping to the user is a bug.
     ├── DissentNotRecorded          exit 1   a party disagreed and the decision does not say so
     ├── StaleVersion                exit 1   confirm/amend of a superseded decision version
     ├── ConcurrentChange            exit 1   someone else changed the proposal first
+    ├── ClockBackwards              exit 2   an event dated before the audit trail's last one
     ├── StorageError                exit 3   database unusable (locked, full, read-only, damaged,
     │                                         newer schema)
     └── MailError                   exit 1   SMTP configuration or transport problem
@@ -23,6 +24,7 @@ escaping to the user is a bug.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 
 class RegieError(Exception):
@@ -148,6 +150,22 @@ class ConcurrentChange(RegieError):
         super().__init__(
             f"{proposal} was changed by someone else (it is no longer in state '{expected}'); "
             "nothing was written; run 'regie show' and try again"
+        )
+
+
+class ClockBackwards(RegieError):
+    """The clock (or ``REGIE_NOW``) says a time before the last event of the audit trail."""
+
+    exit_code = 2
+
+    def __init__(self, at: datetime, last_at: datetime, last_event: int) -> None:
+        self.at = at
+        self.last_at = last_at
+        self.last_event = last_event
+        super().__init__(
+            f"the clock says {at:%Y-%m-%d %H:%M:%S} UTC, before the last audit event "
+            f"(#{last_event}, {last_at:%Y-%m-%d %H:%M:%S} UTC); the audit trail never goes back "
+            "in time: check the system clock (or REGIE_NOW); nothing was written"
         )
 
 

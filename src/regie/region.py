@@ -341,10 +341,19 @@ def parse_region(text: str, source: str) -> Region:
     return region
 
 
+CONFIG_MAX_BYTES = 1_000_000  # a region config is a few kB; FoodValley's is ~20 kB
+
+
 def _read(source: str) -> str:
+    """The config file's text; a file larger than :data:`CONFIG_MAX_BYTES` (a device such
+    as /dev/zero, a log file given by mistake) is refused after reading that much. Opened
+    without blocking, so a named pipe nobody writes to reads as empty instead of hanging."""
     try:
-        with open(source, "rb") as handle:
-            raw = handle.read()
+        fd = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(fd, "rb") as handle:
+            if hasattr(os, "set_blocking"):
+                os.set_blocking(fd, True)  # a pipe with a writer: wait for what it writes
+            raw = handle.read(CONFIG_MAX_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(
             source, "", "file not found; check the path (see config/foodvalley.toml for an example)"
@@ -357,6 +366,13 @@ def _read(source: str) -> str:
         ) from None
     except OSError as exc:
         raise ConfigError(source, "", f"cannot be read ({exc.strerror or exc})") from None
+    if len(raw) > CONFIG_MAX_BYTES:
+        raise ConfigError(
+            source,
+            "",
+            f"is larger than {CONFIG_MAX_BYTES // 1_000_000} MB, too large for a region config; "
+            "check the path (see config/foodvalley.toml for an example)",
+        )
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

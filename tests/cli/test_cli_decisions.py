@@ -114,11 +114,15 @@ def test_dissent_is_required_and_recorded(db_file: Path) -> None:
     ]
 
 
-def test_information_is_noted_and_an_advice_names_its_addressee(db_file: Path) -> None:
+def test_information_is_noted(db_file: Path) -> None:
     info = to_oogo(db_file, "information")
     r = ok(db_file, "decide", info, "--outcome", "noted", now="2027-01-28T21:00")
     assert r.stdout.startswith(f"{info} noted at ") and "closed without a decision" in r.stdout
     assert show(db_file, info)["state"] == "noted"
+
+
+def test_an_advice_names_its_addressee(db_file: Path) -> None:
+    """(A test of its own: the clock never runs backwards, and each walks the calendar.)"""
     r = run(
         db_file, "submit", "--title", "Advies", "--purpose", "advice", "--table", "tafel-model",
         "--party", "ede", now="2026-11-23T10:00",

@@ -129,7 +129,7 @@ def test_a_decision_awaits_confirmation_in_dutch(db_file: Path) -> None:
     ), show
     listed = run(db_file, "list").stdout
     assert "wacht op" in listed and "awaiting" not in listed
-    r = run(db_file, "confirm", pid, "--version", "1", user=DUTCH_CHAIR)
+    r = run(db_file, "confirm", pid, "--version", "1", user=DUTCH_CHAIR, now="2027-01-29T09:00")
     assert r.stdout == f"{pid} besluit bevestigd: vastgesteld, versie 1\n"
     r = run(db_file, "news", "oogo-2027-01-28", now="2027-01-29T10:00")
     assert re.fullmatch(
@@ -143,7 +143,7 @@ def test_prior_position_in_dutch(db_file: Path) -> None:
     pid = submit(db_file).stdout.split()[0]
     to_oogo(db_file, pid)
     r = run(db_file, "attend", "oogo-2027-01-28", "ingrid-schouten", "--prior-position", pid,
-            "--stance", "agree", "--position", "akkoord")  # fmt: skip
+            "--stance", "agree", "--position", "akkoord", now="2027-01-27T10:00")  # fmt: skip
     assert r.stdout == (
         f"Standpunt vooraf van Gemeente Ede over {pid} vastgelegd (stemt in), voor {OOGO} op "
         "donderdag 28 januari 2027 (oogo-2027-01-28)\n"
@@ -168,7 +168,9 @@ def test_moves_and_attendance_in_dutch(db_file: Path) -> None:
         f"{pid} uitgesteld naar {TABLE}, op dinsdag 12 januari 2027, 09.30 uur "
         "(tafel-model-2027-01-12)\n"
     )
-    r = run(db_file, "attend", "tafel-model-2027-01-12", "esther-mulder", "--absent")
+    # after the deferral: the clock never runs backwards
+    r = run(db_file, "attend", "tafel-model-2027-01-12", "esther-mulder", "--absent",
+            now="2026-12-09T10:00")  # fmt: skip
     assert r.stdout == (
         f"Esther Mulder (Gemeente Nijkerk) afwezig bij {TABLE} op dinsdag 12 januari 2027 "
         "(tafel-model-2027-01-12)\n"
@@ -179,7 +181,7 @@ def test_moves_and_attendance_in_dutch(db_file: Path) -> None:
         f"Esther Mulder (Gemeente Nijkerk) present at {TABLE} on Tuesday 12 January 2027 "
         "(tafel-model-2027-01-12)\n"
     )
-    r = run(db_file, "withdraw", pid, "--reason", "achterhaald")
+    r = run(db_file, "withdraw", pid, "--reason", "achterhaald", now="2027-01-12T12:00")
     assert r.stdout == f"{pid} ingetrokken\n"
 
 

@@ -161,11 +161,12 @@ def test_deleted_event_in_the_middle_is_detected(world):
 
 
 def test_rehashed_event_still_breaks_the_next_link(world):
-    """A forger who recomputes the changed event's hash breaks the following link."""
+    """A forger who recomputes the changed event's hash breaks the following link; with
+    the key, the MAC of the changed event itself no longer matches."""
     _full_route(world)
     rows = world.sql(
         "SELECT id, at, actor, acting_for, action, proposal_id, meeting_id, "
-        "payload, prev_hash FROM audit_event ORDER BY id"
+        "payload, prev_hash, os_user, host FROM audit_event ORDER BY id"
     )
     row = rows[2]
     payload = audit.canonical({**json.loads(row[7]), "to": "oogo"})
@@ -178,13 +179,20 @@ def test_rehashed_event_still_breaks_the_next_link(world):
         meeting_id=row[6],
         payload_text=payload,
         prev_hash=row[8],
+        os_user=row[9],
+        host=row[10],
     )
     _tamper(
         world,
         ("UPDATE audit_event SET payload = ?, hash = ? WHERE id = ?", (payload, forged, row[0])),
     )
+    with world.db.session(write=False) as session:
+        unkeyed = audit.verify(session, key=None)
+    assert (unkeyed.ok, unkeyed.bad_event) == (False, rows[3][0])
+    assert "link to the previous event is broken" in unkeyed.problem
     report = _verify(world)
-    assert (report.ok, report.bad_event) == (False, rows[3][0])
+    assert (report.ok, report.bad_event) == (False, row[0])
+    assert "MAC does not match" in report.problem
 
 
 # -- migrations and init ---------------------------------------------------------------------

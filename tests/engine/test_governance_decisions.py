@@ -82,8 +82,7 @@ def test_information_is_not_noted_before_its_route_ends(world: Any) -> None:
 def test_noted_information_is_no_decision_in_the_news(world: Any) -> None:
     info = world.submit("information")
     adoption = world.submit("adoption")
-    world.to_final(info, approve=False)
-    world.to_final(adoption)  # approves the OOGO agenda with both on it
+    world.to_final_together(info, adoption)  # approves the OOGO agenda with both on it
     world.call(decisions.decide, proposal_id=info, outcome="noted")
     cover(world, adoption)
     world.call(decisions.decide, proposal_id=adoption, outcome="adopted", text="Ja.")
@@ -244,8 +243,7 @@ def test_retract_then_decide_again_as_the_next_version(world: Any) -> None:
 def test_news_carries_confirmed_decisions_and_later_an_addendum(world: Any) -> None:
     first = world.submit("adoption")
     second = world.submit("adoption", title="Tweede", parties=["barneveld"])
-    world.to_final(first, approve=False)
-    meeting = world.to_final(second)
+    meeting = world.to_final_together(first, second)
     cover(world, first)  # Barneveld, the second's party, has nobody there
     world.call(decisions.decide, proposal_id=first, outcome="adopted", text="Eerste.")
     world.call(

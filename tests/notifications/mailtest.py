@@ -1,15 +1,20 @@
 """Helpers for the outbox and sender tests: real SQLite files, real SMTP servers on loopback.
 
 Servers: :class:`ScriptedSink` (aiosmtpd in a thread, with scripted refusals) and
-:class:`DroppingServer` (a tiny asyncio SMTP server that hangs up in the middle of DATA).
+:class:`LineServer` (a tiny asyncio SMTP server that records every command and hangs up
+where it is told: before DATA or in the middle of it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email
 import email.policy
 import random
+import threading
+from collections import Counter
+from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -56,9 +61,15 @@ def queue(world: Any, n: int, *, email_of: dict[int, str] | None = None) -> list
 
 def rows(world: Any) -> dict[int, dict[str, Any]]:
     cols = ["id", "status", "attempts", "last_error", "message_id", "next_attempt_at",
-            "sent_at", "recovered", "email"]  # fmt: skip
+            "sent_at", "recovered", "email", "data_started_at", "attempt_id"]  # fmt: skip
     found = world.sql(f"SELECT {', '.join(cols)} FROM outbox ORDER BY id")
     return {r[0]: dict(zip(cols, r, strict=True)) for r in found}
+
+
+def mids(world: Any, ids: list[int] | None = None) -> list[str]:
+    """The Message-IDs of these rows (all rows), in row order."""
+    found = rows(world)
+    return [found[i]["message_id"] for i in (ids if ids is not None else sorted(found))]
 
 
 def make_sender(world: Any, port: int, **kw: Any) -> Sender:
@@ -106,33 +117,56 @@ class ScriptedSink(MailSink):
         return [m.message_id for m in self.messages]
 
 
-class DroppingServer:
-    """Speaks just enough SMTP; hangs up in the middle of DATA on the first ``drops``
-    connections, accepts on the later ones (runs in the test's event loop)."""
+class LineServer:
+    """Speaks just enough SMTP (EHLO offers AUTH, no STARTTLS) and records every command
+    line. Told to, it hangs up at the n-th MAIL, RCPT or DATA, counted over all
+    connections (``hang_up={"DATA": {1}}``); in DATA after the first line of the message,
+    so DATA had started. Runs in its own thread (:func:`serving`)."""
 
-    def __init__(self, drops: int = 1) -> None:
-        self.drops = drops
-        self.connections = 0
+    def __init__(self, hang_up: dict[str, set[int]] | None = None) -> None:
+        self.hang_up = {verb: set(ns) for verb, ns in (hang_up or {}).items()}
+        self.seen: Counter[str] = Counter()
+        self.commands: list[str] = []
         self.received: list[EmailMessage] = []
+        self.connections = 0
+
+    def verbs(self) -> list[str]:
+        return [c.split(" ", 1)[0].upper() for c in self.commands]
+
+    def ids(self) -> list[str]:
+        return [str(m["Message-ID"]) for m in self.received]
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
-        drop = self.connections <= self.drops
-        writer.write(b"220 dropping.test ESMTP\r\n")
+        writer.write(b"220 line.test ESMTP\r\n")
         try:
-            await self._session(reader, writer, drop)
+            await self._session(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
         finally:
             writer.close()
-            await writer.wait_closed()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
 
-    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                       drop: bool) -> None:  # fmt: skip
+    def _hangs_up(self, verb: str) -> bool:
+        self.seen[verb] += 1
+        return self.seen[verb] in self.hang_up.get(verb, set())
+
+    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while line := await reader.readline():
-            verb = line[:4].upper()
-            if verb == b"DATA":
+            command = line.decode("ascii", "replace").strip()
+            self.commands.append(command)
+            verb = command.split(" ", 1)[0].upper()
+            if verb in ("MAIL", "RCPT") and self._hangs_up(verb):
+                return
+            if verb == "EHLO":
+                writer.write(b"250-line.test\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n")
+            elif verb == "AUTH":
+                writer.write(b"235 2.7.0 accepted\r\n")
+            elif verb == "DATA":
                 writer.write(b"354 go ahead\r\n")
                 await writer.drain()
-                if drop:
+                if self._hangs_up("DATA"):
                     await reader.readline()  # a first line of the message, then hang up
                     return
                 data = await reader.readuntil(b"\r\n.\r\n")
@@ -142,10 +176,44 @@ class DroppingServer:
                     )
                 )  # type: ignore[arg-type]
                 writer.write(b"250 queued\r\n")
-            elif verb == b"QUIT":
+            elif verb == "QUIT":
                 writer.write(b"221 bye\r\n")
                 await writer.drain()
                 return
             else:
-                writer.write(b"250 dropping.test\r\n")
+                writer.write(b"250 ok\r\n")
             await writer.drain()
+
+
+@contextlib.contextmanager
+def serving(server: LineServer) -> Iterator[int]:
+    """Run ``server`` on a free loopback port in a thread of its own; yields the port."""
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    found: dict[str, Any] = {}
+
+    async def start() -> None:
+        srv = await asyncio.start_server(server.handle, "127.0.0.1", 0)
+        found["server"], found["port"] = srv, srv.sockets[0].getsockname()[1]
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(start())
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert ready.wait(10), "the line server did not start"
+    try:
+        yield int(found["port"])
+    finally:
+
+        async def stop() -> None:
+            found["server"].close()
+            await found["server"].wait_closed()
+
+        asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()

@@ -27,7 +27,10 @@ def parse(extra: str) -> object:
 
 def test_defaults_when_the_tables_are_absent() -> None:
     region = parse("")
-    assert region.mail.model_dump(exclude_none=True) == {"tls": False}  # type: ignore[attr-defined]
+    assert region.mail.model_dump(exclude_none=True) == {  # type: ignore[attr-defined]
+        "tls": False,
+        "allow_plaintext_auth": False,
+    }
     assert region.notifications.model_dump() == default_rules()  # type: ignore[attr-defined]
     assert set(NotificationRules.model_fields) == set(NOTICE_KINDS)
 
@@ -60,6 +63,9 @@ def test_mail_and_notifications_are_read() -> None:
         ("[mail]\nport = 70000\n", "mail.port", "not a TCP port"),
         ('[mail]\nfrom_address = "regie"\n', "mail.from_address", "not a valid e-mail"),
         ('[mail]\nhost = "smtp example"\n', "mail.host", "not a host name"),
+        ('[mail]\nhost = "smtp..example.org"\n', "mail.host", "empty part between dots"),
+        ('[mail]\nhost = "-smtp.example.org"\n', "mail.host", "is not valid"),
+        ('[mail]\nuser = "regie"\nstarttls = false\n', "mail", "allow_plaintext_auth = true"),
         ("[mail]\nconnections = 0\n", "mail.connections", "1 to 20"),
         ('[mail]\nsmtp = "x"\n', "mail.smtp", "unknown key"),
         ('[notifications]\nsubmitted = ["leeds"]\n', "notifications.submitted", "'leads'"),
@@ -74,3 +80,16 @@ def test_mistakes_are_reported_with_file_key_and_problem(extra: str, key: str, w
     assert info.value.key == key
     assert words in info.value.problem
     assert "geheim" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "host", ["smtp.example.org", "localhost", "127.0.0.1", "::1", "mail_1.example.org", "bücher.de"]
+)
+def test_good_host_names_pass(host: str) -> None:
+    assert parse(f'[mail]\nhost = "{host}"\n').mail.host == host  # type: ignore[attr-defined]
+
+
+def test_a_login_without_tls_only_when_allowed() -> None:
+    text = '[mail]\nuser = "regie"\nstarttls = false\nallow_plaintext_auth = true\n'
+    mail = parse(text).mail  # type: ignore[attr-defined]
+    assert (mail.user, mail.starttls, mail.allow_plaintext_auth) == ("regie", False, True)

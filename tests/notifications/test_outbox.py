@@ -60,19 +60,45 @@ def test_a_refused_change_queues_nothing(world: Any) -> None:
     assert world.sql("SELECT COUNT(*) FROM outbox")[0][0] == before
 
 
-def test_claim_is_compare_and_set_and_message_id_is_stable(world: Any) -> None:
-    ids = queue(world, 5)
+def test_claim_is_one_attempt_compare_and_set_and_message_id_is_stable(world: Any) -> None:
+    ids = queue(world, 3)
     now = world.clock.now().replace(tzinfo=None)
     lease = timedelta(minutes=10)
-    first = outbox.claim(world.db, now=now, limit=3, lease=lease, domain="regie.test")
-    second = outbox.claim(world.db, now=now, limit=10, lease=lease, domain="regie.test")
-    assert [r.id for r in first] == ids[:3] and [r.id for r in second] == ids[3:]
-    assert outbox.claim(world.db, now=now, limit=10, lease=lease, domain="regie.test") == []
-    mid = first[0].message_id
-    assert mid == f"<regie-outbox-{ids[0]}@regie.test>"
-    outbox.finish(world.db, [outbox.Outcome(ids[0], "retry", "451 later", now)], now=now)
-    again = outbox.claim(world.db, now=now, limit=1, lease=lease, domain="other.test")
-    assert [(r.id, r.message_id, r.attempts) for r in again] == [(ids[0], mid, 2)]
+    claimed = [outbox.claim(world.db, now=now, lease=lease, domain="regie.test") for _ in ids]
+    assert [a.row.id for a in claimed if a] == ids
+    assert outbox.claim(world.db, now=now, lease=lease, domain="regie.test") is None
+    first = claimed[0]
+    assert first is not None and len({a.id for a in claimed if a}) == 3
+    mid = first.row.message_id
+    assert mid.startswith(f"<regie-outbox-{ids[0]}.") and mid.endswith("@regie.test>")
+    stale = outbox.Outcome(ids[0], "sent", attempt="not-this-attempt")
+    outbox.finish(world.db, [stale], now=now)  # another attempt's outcome changes nothing
+    assert rows(world)[ids[0]]["status"] == "sending"
+    retry = outbox.Outcome(ids[0], "retry", "451 later", now, first.id)
+    outbox.finish(world.db, [retry], now=now)
+    again = outbox.claim(world.db, now=now, lease=lease, domain="other.test")
+    assert again is not None and again.id != first.id
+    assert (again.row.id, again.row.message_id, again.row.attempts) == (ids[0], mid, 2)
+
+
+def test_an_expired_claim_without_data_is_claimed_again_as_not_tried(world: Any) -> None:
+    (row_id,) = queue(world, 1)
+    now = world.clock.now().replace(tzinfo=None)
+    lease = timedelta(minutes=10)
+    first = outbox.claim(world.db, now=now, lease=lease, domain="d.test")
+    assert first is not None and first.row.attempts == 1
+    later = now + lease
+    second = outbox.claim(world.db, now=later, lease=lease, domain="d.test")
+    assert second is not None and second.row.attempts == 1  # the first never reached DATA
+    assert not outbox.data_started(world.db, first, now=later, lease=lease)  # not its own
+    assert outbox.data_started(world.db, second, now=later, lease=lease)
+    third = outbox.claim(world.db, now=later + lease, lease=lease, domain="d.test")
+    assert third is not None and third.row.attempts == 2
+    assert rows(world)[row_id]["recovered"] == 1  # DATA had started: it may have arrived
+    outbox.data_started(world.db, third, now=later + lease, lease=lease)
+    assert outbox.claim(world.db, now=later + 2 * lease, lease=lease, domain="d.test") is None
+    r = rows(world)[row_id]
+    assert (r["status"], r["last_error"]) == ("failed", outbox.STUCK_TWICE)
 
 
 def test_real_renderer_end_to_end(world: Any, smtp: Any) -> None:
@@ -83,7 +109,7 @@ def test_real_renderer_end_to_end(world: Any, smtp: Any) -> None:
     assert report.sent == len(queued) and report.failed == 0
     by_id = {m.message_id: m for m in handler.messages}
     for row_id, address in queued:
-        stored = by_id[f"<regie-outbox-{row_id}@regie.test>"]
+        stored = by_id[rows(world)[row_id]["message_id"]]
         assert stored.rcpt_tos == (address,) and stored.mail_from == FROM
         msg = email.message_from_bytes(stored.data, policy=email.policy.default)
         assert pid in str(msg["Subject"])
@@ -93,7 +119,8 @@ def test_real_renderer_end_to_end(world: Any, smtp: Any) -> None:
 
 
 def _cli(world: Any, *args: str, port: int | None = None) -> Any:
-    env = {"REGIE_DB": str(world.path), "REGIE_NOW": world.clock.now().isoformat()}
+    env = {"REGIE_DB": str(world.path), "REGIE_NOW": world.clock.now().isoformat(),
+           "REGIE_USER": world.coordinator}  # fmt: skip
     if port is not None:
         env |= {"REGIE_SMTP_HOST": "127.0.0.1", "REGIE_SMTP_PORT": str(port)}
     return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
@@ -102,16 +129,17 @@ def _cli(world: Any, *args: str, port: int | None = None) -> Any:
 def test_cli_outbox_json_retry_and_cancel(world: Any) -> None:
     ids = queue(world, 3)
     now = world.clock.now().replace(tzinfo=None)
-    outbox.claim(world.db, now=now, limit=1, lease=timedelta(minutes=5), domain="d.test")
+    outbox.claim(world.db, now=now, lease=timedelta(minutes=5), domain="d.test")
     outbox.finish(world.db, [outbox.Outcome(ids[0], "failed", "550 no such user")], now=now)
 
     res = _cli(world, "outbox", "--status", "failed", "--json")
     assert res.exit_code == 0, res.output
-    listed = json.loads(res.output)
+    listed = json.loads(res.output)["rows"]
     assert [(r["id"], r["status"], r["last_error"]) for r in listed] == [
         (ids[0], "failed", "550 no such user")
     ]
-    assert listed[0]["message_id"] == f"<regie-outbox-{ids[0]}@d.test>"
+    assert listed[0]["message_id"] == rows(world)[ids[0]]["message_id"]
+    assert listed[0]["message_id"].endswith("@d.test>")
 
     res = _cli(world, "outbox", "retry", str(ids[1]))
     assert res.exit_code == 2 and "only failed or cancelled" in res.output
@@ -139,12 +167,22 @@ def test_cli_send_drains_to_the_sink(world: Any, tmp_path: Path) -> None:
     assert "queued" not in {r["status"] for r in rows(world).values()}
 
 
-def test_cli_send_reports_unreachable_server(world: Any) -> None:
+def test_cli_send_server_down_exits_75_with_the_reason_rows_wait(world: Any) -> None:
     world.submit()
     n = world.sql("SELECT COUNT(*) FROM outbox WHERE status = 'queued'")[0][0]
-    res = _cli(world, "send", "--json", port=free_port())
-    assert res.exit_code == 0
-    assert json.loads(res.output)["retry_later"] == n > 0
+    port = free_port()
+    res = _cli(world, "send", port=port)
+    assert res.exit_code == 75, res.output
+    assert f"regie: error: connection refused by 127.0.0.1:{port}; {n} notices wait" in res.stderr
+    res = _cli(world, "send", "--json", port=port)
+    assert res.exit_code == 75
+    shown = json.loads(res.stdout)
+    assert shown["unreachable"] == f"connection refused by 127.0.0.1:{port}"
+    assert (shown["waiting"], shown["sent"], shown["failed"]) == (n, 0, 0) and n > 0
+    stored = rows(world).values()
+    assert {
+        (r["status"], r["attempts"], r["recovered"]) for r in stored if r["status"] != "digest"
+    } == {("queued", 0, 0)}
 
 
 def test_cli_mail_sink_stores_and_prints(tmp_path: Path) -> None:
@@ -167,8 +205,15 @@ def test_cli_mail_sink_stores_and_prints(tmp_path: Path) -> None:
         assert proc.stdout.readline().strip() == "000001.eml  to a@example.org: Agenda AO"
         assert (out / "000001.eml").read_bytes().count(b"Subject: Agenda AO") == 1
     finally:
-        proc.send_signal(signal.SIGINT)
-        tail, _err = proc.communicate(timeout=10)
+        # SIGTERM, not SIGINT: in a suite started in the background of a script (`pytest &`)
+        # SIGINT is ignored, and the sink would run on
+        proc.send_signal(signal.SIGTERM)
+        try:
+            tail, _err = proc.communicate(timeout=10)
+        finally:
+            if proc.poll() is None:  # never leave it behind
+                proc.kill()
+                proc.wait(timeout=10)
     assert "stopped; 1 message received" in tail
     assert proc.returncode == 0
 

@@ -11,6 +11,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -39,7 +40,10 @@ def _admin() -> psycopg.Connection:
 
 
 @pytest.fixture()
-def pg() -> Iterator[Database]:
+def pg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
+    """A fresh database; its audit key in a 0600 file outside it (REGIE_KEY_FILE)."""
+    monkeypatch.setenv("REGIE_KEY_FILE", str(tmp_path / "regie.key"))
+    monkeypatch.delenv("REGIE_SECRET", raising=False)
     name = f"regie_test_{uuid.uuid4().hex[:10]}"
     with _admin() as conn:
         conn.execute(f'CREATE DATABASE "{name}"')

@@ -16,6 +16,8 @@ CONCURRENT_OPS = 40
 # fuzzing: examples per property (measured cost per example in brackets, 2 cores)
 FUZZ_CLI_ARGS = 3000  # generated argument lists for every command [~2 ms]
 FUZZ_CLI_VALUES = 1000  # well-formed commands with generated values [~12 ms]
+FUZZ_CLI_NOT_UTF8 = 300  # argument lists with bytes that are not UTF-8 [~2 ms]
+FUZZ_CLI_POSTGRES = 300  # generated argument lists on PostgreSQL [~25 ms]
 FUZZ_REGION_MUTATED = 1000  # mutated region config files [~15 ms]
 FUZZ_REGION_TEXT = 300  # arbitrary text as a region config file [~1 ms]
 FUZZ_WORKFLOW_MUTATED = 3000  # mutated workflow definition files [~1 ms]
@@ -26,6 +28,8 @@ FUZZ_MAIL = 1500  # titles, texts and names through every mail template and head
 TOTAL_FUZZ_EXAMPLES = (
     FUZZ_CLI_ARGS
     + FUZZ_CLI_VALUES
+    + FUZZ_CLI_NOT_UTF8
+    + FUZZ_CLI_POSTGRES
     + FUZZ_REGION_MUTATED
     + FUZZ_REGION_TEXT
     + FUZZ_WORKFLOW_MUTATED

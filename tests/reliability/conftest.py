@@ -54,4 +54,5 @@ def scenario_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def scenario_db(scenario_template: Path, tmp_path: Path) -> Path:
     target = tmp_path / "regie.db"
     shutil.copyfile(scenario_template, target)
+    shutil.copy2(f"{scenario_template}.key", f"{target}.key")  # the audit key, outside the db
     return target

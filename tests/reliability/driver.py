@@ -9,14 +9,18 @@ line: the acknowledged moves per proposal and every output that is not a clean r
 or a clean refusal (a traceback, "database is locked", an internal error).
 
 The clock follows the proposal: each move happens just after the start of the meeting
-the proposal is on (``REGIE_NOW``), so moves that wait for a meeting can happen.
+the proposal is on (``REGIE_NOW``), so moves that wait for a meeting can happen — but never
+before the last audit event, because regie refuses an event dated before it (the clock
+never runs backwards): :func:`run` moves an earlier ``now`` up to the last event's time.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import sqlite3
 import sys
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,6 +29,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from regie.cli import cli
+from regie.clock import to_local
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "config" / "foodvalley.toml"
@@ -61,6 +66,33 @@ class Outcome:
         return ""
 
 
+def last_event_at(db: str | Path) -> datetime | None:
+    """The time of the last audit event in Europe/Amsterdam (naive), None for no events."""
+    if not Path(db).exists():
+        return None
+    try:
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)) as conn:
+            row = conn.execute("SELECT at FROM audit_event ORDER BY id DESC LIMIT 1").fetchone()
+    except sqlite3.DatabaseError:  # no regie database (yet), or a damaged one
+        return None
+    if row is None:
+        return None
+    return to_local(datetime.fromisoformat(str(row[0]))).replace(tzinfo=None)
+
+
+def not_before_last_event(db: str | Path, now: str) -> str:
+    """``now``, or the last event's time when that is later (a ``now`` that is no time at
+    all goes through unchanged: the fuzz tests feed such values on purpose)."""
+    try:
+        wanted = datetime.fromisoformat(now)
+    except ValueError:
+        return now
+    last = last_event_at(db)
+    if last is None or wanted.tzinfo is not None or last <= wanted:
+        return now
+    return last.isoformat()
+
+
 def run(
     db: str | Path,
     args: list[str],
@@ -68,9 +100,13 @@ def run(
     now: str = START,
     user: str = COORDINATOR,
     stdin: str | None = None,
+    monotonic: bool = True,
 ) -> Outcome:
+    """One CLI call; ``monotonic``: an earlier ``now`` becomes the last event's time."""
+    if monotonic:
+        now = not_before_last_event(db, now)
     env = {"REGIE_NOW": now, "REGIE_USER": user, "REGIE_DB": None, "REGIE_DEBUG": None,
-           "REGIE_LANG": None}  # fmt: skip
+           "REGIE_LANG": None, "REGIE_SECRET": None, "REGIE_KEY_FILE": None}  # fmt: skip
     result = CliRunner().invoke(
         cli, ["--db", str(db), *args], env=env, input=stdin, catch_exceptions=True
     )

@@ -72,9 +72,11 @@ def test_postgresql_points_to_pg_dump(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_backup_while_writers_run(scenario_db: Path, tmp_path: Path) -> None:
     """Backups taken while another process keeps moving proposals are all consistent."""
+    proposals = []
     for i in range(3):
-        assert d.submit(scenario_db, f"Busy {i}").code == 0
-    proposals = ["P-2026-006", "P-2026-007", "P-2026-008"]
+        out = d.submit(scenario_db, f"Busy {i}")
+        assert out.code == 0, out
+        proposals.append(out.stdout.split()[0])  # the clock is past the scenario: P-2027-…
     env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
     writer = subprocess.Popen(
         [sys.executable, str(HERE / "driver.py"), str(scenario_db), "7", "60", *proposals],

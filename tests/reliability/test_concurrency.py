@@ -62,11 +62,17 @@ def test_four_writers(tmp_path: Path) -> None:
         for seed in range(CONCURRENT_PROCESSES)
     ]
     tallies = []
-    for w in workers:
-        stdout, stderr = w.communicate(timeout=300)
-        assert w.returncode == 0, stderr
-        assert "Traceback" not in stderr, stderr
-        tallies.append(json.loads(stdout))
+    try:
+        for w in workers:
+            stdout, stderr = w.communicate(timeout=300)
+            assert w.returncode == 0, stderr
+            assert "Traceback" not in stderr, stderr
+            tallies.append(json.loads(stdout))
+    finally:  # one worker failed: the others are not left running
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+                w.communicate()
     problems = [bad for t in tallies for bad in t["bad"]]
     assert problems == [], problems  # no "database is locked", no traceback, no crash
     acknowledged: Counter[str] = Counter()

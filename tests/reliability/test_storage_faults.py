@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from regie.text_input import SUMMARY_MAX
 from reliability import driver as d
 
 REGIE = Path(sys.executable).with_name("regie")
@@ -69,8 +70,8 @@ def test_disk_full(scenario_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with closing(sqlite3.connect(scenario_db)) as conn:
         pages = conn.execute("PRAGMA page_count").fetchone()[0]
     monkeypatch.setenv("REGIE_SQLITE_MAX_PAGES", str(pages))
-    # enough new pages to need more than the file has: a long summary
-    out = d.run(scenario_db, [*WRITE, "--summary", "x" * 200_000])
+    # enough new pages to need more than the file has: the longest summary there may be
+    out = d.run(scenario_db, [*WRITE, "--summary", "x" * SUMMARY_MAX])
     assert_one_error(out, "is full", "nothing was written")
     monkeypatch.delenv("REGIE_SQLITE_MAX_PAGES")
     assert_unchanged(scenario_db, before)

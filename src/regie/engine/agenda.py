@@ -18,9 +18,10 @@ from sqlmodel import Session
 
 from regie.clock import Clock, to_local
 from regie.engine import agenda_history as history
+from regie.engine import anchor, roles
 from regie.engine import repository as repo
-from regie.engine import roles
 from regie.engine.changes import Change, begin
+from regie.engine.ids import order_by_proposal
 from regie.engine.repository import MeetingRow
 from regie.errors import UsageError
 
@@ -60,7 +61,7 @@ def agenda_items(ch: Change, meeting_id: str) -> list[dict[str, Any]]:
     """The open items of a meeting: proposal, title, purpose, concerned parties, documents."""
     rows = ch.tx.all(
         "SELECT p.id, p.title, p.purpose, p.stage, p.documents FROM proposal p "
-        f"WHERE p.meeting_id = ? AND {_OPEN} ORDER BY p.updated_at, p.id",
+        f"WHERE p.meeting_id = ? AND {_OPEN} ORDER BY p.updated_at, {order_by_proposal('p.id')}",
         (meeting_id,),
     )
     parties: dict[str, list[str]] = {}
@@ -176,7 +177,7 @@ def meeting_decisions(ch: Change, meeting_id: str) -> list[dict[str, Any]]:
         "d.override_reason, d.dissent FROM decision d JOIN proposal p ON p.id = d.proposal_id "
         "WHERE d.meeting_id = ? AND d.retracted_at IS NULL AND d.version = (SELECT "
         "MAX(v.version) FROM decision v WHERE v.proposal_id = d.proposal_id) "
-        "ORDER BY d.proposal_id",
+        f"ORDER BY {order_by_proposal('d.proposal_id')}",
         (meeting_id,),
     )
     names = dict(ch.tx.all("SELECT id, COALESCE(short_name, name) FROM party"))
@@ -270,6 +271,7 @@ def oogo_news(*, session: Session, clock: Clock, actor: str | None, meeting_id: 
             "decisions": decisions,
             "addendum": bool(sent),
             "awaiting_confirmation": waiting,
+            "anchor": anchor.current(ch.tx),  # the audit head as the news goes out
         },
     )
     ch.commit()

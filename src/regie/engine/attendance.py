@@ -21,10 +21,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from regie import text_input
 from regie.clock import Clock, to_local
 from regie.engine import repository as repo
 from regie.engine.agenda_history import placements
 from regie.engine.changes import Change, begin
+from regie.engine.ids import order_by_proposal
 from regie.engine.mandate import (
     COVERING,
     STANCES,
@@ -99,7 +101,7 @@ def _refuse_if_decided(
         "JOIN proposal p ON p.id = d.proposal_id WHERE d.meeting_id = ? "
         "AND d.retracted_at IS NULL AND d.version = "
         "(SELECT MAX(x.version) FROM decision x WHERE x.proposal_id = d.proposal_id) "
-        "ORDER BY d.proposal_id",
+        f"ORDER BY {order_by_proposal('d.proposal_id')}",
         (meeting.id,),
     )
     wanted = set(parties)
@@ -234,7 +236,7 @@ def record_prior_position(
     ch = begin(session, clock, actor)
     if stance not in STANCES:
         raise UsageError(f"a prior position needs a stance: {', '.join(STANCES)} (not '{stance}')")
-    position = position.strip()
+    position = text_input.text(position, "the position (--position)")
     meeting = repo.load_meeting(ch.tx, meeting_id)
     _may_record_for(ch, meeting.body_id, person)
     _scheduled(meeting)

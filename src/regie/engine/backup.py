@@ -4,7 +4,9 @@ The copy is made with SQLite's backup API in one step, inside one read transacti
 WAL mode that is a snapshot of the last committed state, and writers go on meanwhile
 (they are not blocked and do not restart the copy). The copy is written next to the
 target under a temporary name, synced, checked with ``PRAGMA integrity_check`` and then
-renamed into place, so FILE is either the complete backup or not there at all.
+renamed into place, so FILE is either the complete backup or not there at all. The
+temporary file is created 0600 with ``O_EXCL`` (a file or link already there is refused,
+never written through), so the backup is private to its owner whatever the umask.
 PostgreSQL has its own tool for this: ``pg_dump``.
 """
 
@@ -12,11 +14,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from regie import private_files
 from regie.engine.storage import Database, storage_errors
 from regie.errors import StorageError, UsageError
 
@@ -41,62 +45,124 @@ def backup_database(
             "backups of a PostgreSQL database are made with the server's own tool: "
             "pg_dump --format=custom --file FILE DBNAME (restore with pg_restore)"
         )
-    if not str(target).strip() or "\x00" in str(target):
-        raise UsageError(f"{target!r} is not a usable file name for the backup; give a path")
-    if "\x00" in os.fspath(target) or not os.fspath(target).strip():
-        raise UsageError(f"{os.fspath(target)!r} is not a usable file name")
+    dest = _target(db, target, force)
+    partial = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
+    fd = _create_partial(partial, dest)
     try:
-        dest = Path(target).expanduser()
+        ours = os.fstat(fd)
+        try:
+            pages = _copy(db, partial, ours, dest)
+            os.fsync(fd)
+            os.replace(partial, dest)
+        except BaseException:
+            _remove_if_ours(partial, ours)
+            raise
+    finally:
+        os.close(fd)
+    _fsync_dir(dest.parent)
+    return BackupReport(db.path, str(dest), dest.stat().st_size, pages)
+
+
+def _target(db: Database, target: str | os.PathLike[str], force: bool) -> Path:
+    text = os.fspath(target)
+    if not text.strip() or "\x00" in text:
+        raise UsageError(f"{text!r} is not a usable file name for the backup; give a path")
+    try:
+        dest = Path(text).expanduser()
     except RuntimeError:
-        raise UsageError(f"{target!r}: cannot expand '~'; give a full path") from None
-    if dest.exists() and not force:
+        raise UsageError(f"{text!r}: cannot expand '~'; give a full path") from None
+    if dest.is_dir():
+        raise UsageError(f"{dest} is a folder; give a file name, e.g. {dest / 'regie-backup.db'}")
+    if os.path.lexists(dest) and not force:
         raise UsageError(
             f"{dest} exists already; choose another file or pass --force to replace it"
         )
-    if dest.is_dir():
-        raise UsageError(f"{dest} is a folder; give a file name, e.g. {dest / 'regie-backup.db'}")
     if not dest.parent.is_dir():
         raise UsageError(f"folder {dest.parent} does not exist; create it first")
     if db.path != ":memory:" and Path(db.path).resolve() == dest.resolve():
         raise UsageError(f"{dest} is the database itself; back up to another file")
-    partial = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
+    return dest
+
+
+def _create_partial(partial: Path, dest: Path) -> int:
+    """The temporary file the copy is written to, created 0600 with ``O_EXCL``: a file or
+    link already there (or SQLite's files beside it) is refused, never written through."""
+    for path in (partial, *(Path(f"{partial}{end}") for end in _SIDE_FILES)):
+        if os.path.lexists(path):
+            raise UsageError(
+                f"cannot write the backup {dest}: {path} exists already (left by an interrupted "
+                "backup, or put there by someone else); look at it, remove it and try again"
+            )
     try:
-        pages = _copy(db, partial)
-        _fsync(partial)
-        os.replace(partial, dest)
-        _fsync_dir(dest.parent)
-    finally:
-        partial.unlink(missing_ok=True)
-    return BackupReport(db.path, str(dest), dest.stat().st_size, pages)
+        return private_files.create_file(partial)
+    except FileExistsError:
+        raise UsageError(
+            f"cannot write the backup {dest}: {partial} appeared while it was being created; "
+            "look at it, remove it and try again"
+        ) from None
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write the backup {dest}: {exc.strerror or exc} in folder {dest.parent}; "
+            "choose a folder you may write in"
+        ) from None
 
 
-def _copy(db: Database, partial: Path) -> int:
+_SIDE_FILES = ("-journal", "-wal", "-shm")
+
+
+def _copy(db: Database, partial: Path, ours: os.stat_result, dest: Path) -> int:
     with storage_errors(db):
         raw = db.engine.raw_connection()
         try:
             src = raw.driver_connection
             assert isinstance(src, sqlite3.Connection)
             with closing(sqlite3.connect(partial, isolation_level=None)) as dst:
-                src.backup(dst)  # pages=-1: all in one step, one consistent snapshot
-                result = dst.execute("PRAGMA integrity_check").fetchone()
-                pages = int(dst.execute("PRAGMA page_count").fetchone()[0])
-                dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+                if not _is_ours(partial, ours):
+                    raise UsageError(
+                        f"cannot write the backup {dest}: {partial} was replaced while the copy "
+                        "began (by another program?); nothing was written; try again"
+                    )
+                result, pages = _fill(src, dst, dest)
         finally:
             raw.close()
     if result is None or result[0] != "ok":
         raise StorageError(
-            f"{partial}: the copy does not pass the integrity check "
+            f"{dest}: the copy does not pass the integrity check "
             f"({result[0] if result else 'no answer'}); nothing was written"
         )
     return pages
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+def _fill(src: sqlite3.Connection, dst: sqlite3.Connection, dest: Path) -> tuple[Any, int]:
+    """Copy, check, and make the copy one self-contained file. No rollback journal during
+    the copy (the rename makes it atomic); a write error names the backup, not the
+    database."""
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        dst.execute("PRAGMA journal_mode=OFF")
+        src.backup(dst)  # pages=-1: all in one step, one consistent snapshot
+        result = dst.execute("PRAGMA integrity_check").fetchone()
+        pages = int(dst.execute("PRAGMA page_count").fetchone()[0])
+        dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no WAL
+    except sqlite3.Error as exc:
+        raise StorageError(
+            f"cannot write the backup {dest}: {exc}; check the free space and permissions of "
+            f"folder {dest.parent}; nothing was written"
+        ) from None
+    return result, pages
+
+
+def _is_ours(path: Path, ours: os.stat_result) -> bool:
+    try:
+        now = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(now.st_mode) and (now.st_dev, now.st_ino) == (ours.st_dev, ours.st_ino)
+
+
+def _remove_if_ours(partial: Path, ours: os.stat_result) -> None:
+    """Remove the temporary copy after a failure, unless something else is there now."""
+    if _is_ours(partial, ours):
+        partial.unlink(missing_ok=True)
 
 
 def _fsync_dir(path: Path) -> None:

@@ -11,16 +11,24 @@ Checks, in order:
    audit events (one event per change, no change without its event, no event without its
    proposal), every event is a move its workflow allows, and the decision versions match
    the decided/amended/confirmed events (a decided proposal's latest version is confirmed);
-   attendance (party, status, substitute) and prior positions (person, stance, text)
-   are what their latest ``attendance``/``prior_position`` events say;
-5. agenda: an open proposal has exactly one open agenda item, on its meeting; a closed
-   or decided one has none;
-6. references: no agenda item, attendance, prior position, decision or proposal points
-   to a missing meeting or proposal;
+   attendance (party, status, substitute, recorded_by/at) and prior positions (person,
+   stance, text, recorded_at) are what their latest ``attendance``/``prior_position``
+   events say;
+5. tables (:mod:`regie.engine.check_tables`): every column of a proposal (title, summary,
+   purpose, table, focus point, leads, documents, addressee, submitted/updated by and at)
+   and of a decision version (meeting, outcome, text, override, dissent, recorded,
+   confirmed and retracted by and at) is what its events give; each workflow text hashes
+   to its digest; the meetings placement events name exist. A column is compared only
+   when its event carries the key, so databases written before a key existed stay clean;
+6. references: no audit event (so no agenda placement), attendance, prior position,
+   decision or proposal points to a missing meeting or proposal;
 7. outbox (when the table exists): every row belongs to an audit event;
 8. governance (:mod:`regie.engine.check_governance`): routes set by the routing body at
    its meeting, top-meeting decisions on the agenda it approved, concerned parties as
    their events give them.
+
+Each finding names its table (in the code), the row and, where an event gives the value,
+that event (``event N``).
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from sqlalchemy import inspect
 
 from regie.engine import audit
 from regie.engine.check_governance import governance_findings
+from regie.engine.check_tables import table_findings
 from regie.engine.machine import CompiledWorkflow
 from regie.engine.replay import (
     PRESENCE_ACTIONS,
@@ -47,7 +56,7 @@ from regie.engine.replay import (
     replay_presence,
 )
 from regie.engine.repository import workflow_for
-from regie.engine.storage import Database, Tx, storage_errors
+from regie.engine.storage import Database, Tx, as_datetime, storage_errors
 from regie.errors import RegieError
 
 
@@ -107,6 +116,7 @@ def check_database(*, db: Database) -> CheckReport:
             )
         _proposals(tx, report)
         _presence(tx, report)
+        _add(report, table_findings(tx))
         _references(tx, report)
         _outbox(tx, db, report)
         _add(report, governance_findings(tx))
@@ -242,16 +252,17 @@ def _presence(tx: Tx, report: CheckReport) -> None:
     ]
     stored = Presence(
         {
-            (str(r[0]), str(r[1])): (r[2], r[3], r[4])
+            (str(r[0]), str(r[1])): (r[2], r[3], r[4], r[5], as_datetime(r[6]))
             for r in tx.all(
-                "SELECT meeting_id, person_id, party_id, status, substitute_for FROM attendance"
+                "SELECT meeting_id, person_id, party_id, status, substitute_for, recorded_by, "
+                "recorded_at FROM attendance"
             )
         },
         {
-            (str(r[0]), str(r[1]), str(r[2])): (r[3], r[4], r[5])
+            (str(r[0]), str(r[1]), str(r[2])): (r[3], r[4], r[5], as_datetime(r[6]))
             for r in tx.all(
-                "SELECT meeting_id, proposal_id, party_id, person_id, stance, position "
-                "FROM prior_position"
+                "SELECT meeting_id, proposal_id, party_id, person_id, stance, position, "
+                "recorded_at FROM prior_position"
             )
         },
     )

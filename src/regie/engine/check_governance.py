@@ -10,7 +10,8 @@
   before the database's first ``agenda_approved`` event predate the rule and are not
   checked.
 * **Concerned parties**: the parties stored for a proposal are those of its ``submitted``
-  event, corrected by its ``parties_changed`` events.
+  event, corrected by its ``parties_changed`` events (``parties_mismatch`` names the
+  proposal and the event that gives its parties).
 * **Attendance is what happened**: a prior position with a stance was given before its
   meeting started; "present" or "substitute" recorded with the meeting day in its payload
   was recorded on or after that day (events from before these rules carry neither key).
@@ -106,27 +107,27 @@ def _top_decisions(tx: Tx, top: str | None) -> Iterator[Finding]:
 
 
 def _parties(tx: Tx) -> Iterator[Finding]:
-    replayed: dict[str, set[str]] = {}
-    for pid, action, payload in tx.all(
-        "SELECT proposal_id, action, payload FROM audit_event "
+    replayed: dict[str, tuple[set[str], int]] = {}  # parties, the event that gives them
+    for ev_id, pid, action, payload in tx.all(
+        "SELECT id, proposal_id, action, payload FROM audit_event "
         "WHERE action IN ('submitted', 'parties_changed') ORDER BY id"
     ):
         data = json.loads(payload)
         if action == "submitted" and isinstance(data.get("parties"), list):
-            replayed[pid] = {str(x) for x in data["parties"]}
+            replayed[pid] = ({str(x) for x in data["parties"]}, int(ev_id))
         elif action == "parties_changed" and pid in replayed:
-            replayed[pid] = {str(x) for x in data.get("after", [])}
+            replayed[pid] = ({str(x) for x in data.get("after", [])}, int(ev_id))
     stored: dict[str, set[str]] = defaultdict(set)
     for pid, party in tx.all("SELECT proposal_id, party_id FROM proposal_party"):
         stored[pid].add(party)
     existing = {r[0] for r in tx.all("SELECT id FROM proposal")}  # others: event_without_…
-    for pid, parties in sorted(replayed.items()):
+    for pid, (parties, ev_id) in sorted(replayed.items()):
         if pid in existing and stored.get(pid, set()) != parties:
             yield (
                 "parties_mismatch",
-                f"stored concerned parties {sorted(stored.get(pid, set()))} but the audit "
-                f"events give {sorted(parties)}",
-                [pid],
+                f"proposal_party of {pid}: stored {sorted(stored.get(pid, set()))} but event "
+                f"{ev_id} gives {sorted(parties)}",
+                [pid, f"event {ev_id}"],
             )
 
 

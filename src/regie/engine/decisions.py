@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from regie import text_input
 from regie.clock import Clock
 from regie.engine import repository as repo
 from regie.engine import roles
@@ -55,6 +56,11 @@ def decide(
     version; one that does not (information) ends the item "noted" right away, without a
     decision version. A concerned party on record as disagreeing (a prior position) needs
     the dissent recorded with the decision (``dissent``)."""
+    text = text_input.text(text, "the decision text (--text)")
+    if override is not None:
+        override = text_input.line(override, "the override reason (--override)")
+    if dissent is not None:
+        dissent = text_input.text(dissent, "the dissent (--dissent)")
     ch = begin(session, clock, actor)
     p = repo.load_proposal(ch.tx, proposal_id)
     cw = repo.workflow_for(ch.tx, p.workflow_digest)
@@ -65,7 +71,6 @@ def decide(
     meeting = p.meeting or repo.load_meeting(ch.tx, p.meeting_id)
     roles.require_chair_or_coordinator(ch, meeting.body_id, f"record the decision on {p.id}")
     chosen = _outcome(wf, p.state, outcome)
-    text = text.strip()
     if wf.records_decision and (chosen.text_required or wf.requires_mandate) and not text:
         raise UsageError(f"outcome '{outcome}' needs the decision text; give it with --text")
     if meeting.starts_at > ch.now:
@@ -75,7 +80,6 @@ def decide(
     uncovered = [gap.party_id for gap in gaps]
     if override is not None:
         roles.require_coordinator(ch, "override the mandate check")
-        override = override.strip()
         if not override:
             raise UsageError('--override needs a reason, e.g. --override "agreed by e-mail"')
     if uncovered and not override:
@@ -139,7 +143,7 @@ def _dissent(
     """The dissent to record: required when a concerned party is on record as disagreeing
     (rule of conduct: consultation aimed at agreement, so disagreement is on the record)."""
     parties = sorted(coverage(ch, proposal_id, meeting).dissenting)
-    text = (dissent or "").strip()
+    text = dissent or ""  # cleaned by decide
     if parties and not text:
         raise DissentNotRecorded(proposal_id, parties)
     if dissent is not None and not text:
@@ -197,7 +201,7 @@ def confirm(
     cw = repo.workflow_for(ch.tx, p.workflow_digest)
     move = "amend" if amend_text is not None else "confirm"
     if amend_text is not None:
-        amend_text = amend_text.strip()
+        amend_text = text_input.text(amend_text, "the amended text (--amend)")
         if not amend_text:
             raise UsageError("--amend needs the new decision text")
     if p.state != AWAITING:
@@ -263,7 +267,7 @@ def retract(
     ch = begin(session, clock, actor)
     p = repo.load_proposal(ch.tx, proposal_id)
     cw = repo.workflow_for(ch.tx, p.workflow_digest)
-    reason = reason.strip()
+    reason = text_input.line(reason, "the reason (--reason)")
     if not reason:
         raise UsageError('--retract needs a reason: --reason "attendance of Ede was wrong"')
     if p.state != AWAITING:

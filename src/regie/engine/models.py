@@ -184,6 +184,10 @@ class AuditEvent(SQLModel, table=True):
     payload: str = Field(sa_column=Column(Text, nullable=False))
     prev_hash: str
     hash: str
+    os_user: str | None = None  # migration 0005: the process's OS account and host
+    host: str | None = None
+    mac: str | None = None  # HMAC over hash with the key outside the database (keys.py)
+    key_id: str | None = None
 
 
 class Counter(SQLModel, table=True):

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from regie import text_input
 from regie.clock import Clock, to_local
 from regie.engine import repository as repo
 from regie.engine import roles, routing, submission
@@ -20,9 +21,9 @@ from regie.engine.placement import Placement, place, stage_body
 from regie.engine.repository import ProposalRow
 from regie.engine.routing import RouteResult
 from regie.engine.storage import AnySession
-from regie.errors import InvalidMove, UsageError
+from regie.errors import InvalidMove
 
-TITLE_MAX = 200
+TITLE_MAX = text_input.TITLE_MAX  # callers and tests read it here
 
 
 @dataclass(frozen=True)
@@ -96,13 +97,8 @@ def _result(
     )
 
 
-def _clean(text: str, what: str, *, required: bool, limit: int | None = None) -> str:
-    value = " ".join(text.split()) if limit else text.strip()
-    if required and not value:
-        raise UsageError(f"{what} is empty; give a {what}")
-    if limit and len(value) > limit:
-        raise UsageError(f"{what} is {len(value)} characters long; keep it under {limit}")
-    return value
+def _reason(text: str, *, required: bool = False) -> str:
+    return text_input.line(text, "the reason (--reason)", required=required)
 
 
 def submit(
@@ -124,8 +120,10 @@ def submit(
 ) -> MoveResult:
     """A new proposal at its originating table, on that table's next open meeting.
     ``table`` may be left out when the workflow's first stage has only one body."""
+    title = text_input.title(title)
+    summary = text_input.text(summary, "the summary (--summary)", limit=text_input.SUMMARY_MAX)
+    documents = text_input.links(documents)
     ch = begin(session, clock, actor)
-    title = _clean(title, "title", required=True, limit=TITLE_MAX)
     cw = repo.current_workflow(ch.tx, purpose)
     table = submission.start_table(ch, cw, table)
     submission.check_refs(ch, parties, focus_point, (admin_lead, official_lead))
@@ -172,6 +170,7 @@ def submit(
         meeting_id=pl.meeting.id,
         payload={
             "title": title,
+            "summary": summary.strip(),  # compared by `regie check` (absent before #14)
             "purpose": purpose,
             "table": table,
             "parties": sorted(set(parties)),
@@ -283,7 +282,7 @@ def return_(
         raise _refuse(cw, p, f"return to '{to}'")
     pl = place(ch, stage_body(ch, cw.workflow, p, to), chosen=meeting)
     return _finish_move(
-        ch, p, new_state, pl, "returned", {"from": p.state, "to": to, "reason": reason.strip()}
+        ch, p, new_state, pl, "returned", {"from": p.state, "to": to, "reason": _reason(reason)}
     )
 
 
@@ -310,7 +309,7 @@ def defer(
         new_state,
         pl,
         "deferred",
-        {"stage": p.state, "from_meeting": p.meeting_id, "reason": reason.strip()},
+        {"stage": p.state, "from_meeting": p.meeting_id, "reason": _reason(reason)},
     )
 
 
@@ -336,7 +335,7 @@ def withdraw(
     """Take the proposal out of the process for good."""
     ch, p, cw = _open(session, clock, actor, proposal_id)
     _require_stage_authority(ch, cw, p, "withdraw")
-    reason = _clean(reason, "reason", required=True)
+    reason = _reason(reason, required=True)
     new_state = cw.fire(p.state, "withdraw")
     if new_state is None:
         raise _refuse(cw, p, "withdraw")

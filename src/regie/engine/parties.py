@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from regie import text_input
 from regie.clock import Clock
 from regie.engine import repository as repo
 from regie.engine import roles
@@ -82,7 +83,7 @@ def correct_parties(
         )
         cw = repo.workflow_for(ch.tx, p.workflow_digest)
         raise _refuse(cw, p, "correct the concerned parties", why)
-    reason = reason.strip()
+    reason = text_input.line(reason, "the reason (--reason)")
     if not reason:
         raise UsageError('say why the parties change: --reason "…"')
     added, removed = list(dict.fromkeys(add)), list(dict.fromkeys(remove))

@@ -17,6 +17,8 @@ from regie.clock import to_local
 from regie.engine import audit
 from regie.engine import repository as repo
 from regie.engine.agenda_history import counts_per_meeting, pending_route_proposals, placements
+from regie.engine.filters import check_filters, require_known
+from regie.engine.ids import order_by_proposal
 from regie.engine.moves import allowed_moves
 from regie.engine.routing import may_route
 from regie.engine.storage import AnySession, Tx, as_datetime
@@ -154,27 +156,30 @@ def list_proposals(
     state: str | None = None,
     lang: str | None = None,
 ) -> list[dict[str, Any]]:
+    """Proposals in the order of their ids (``P-2026-1000`` after ``P-2026-999``); a filter
+    value that names nothing known is a usage error listing the known ones."""
+    tx = Tx(session)
+    check_filters(tx, stage=stage, body=body, purpose=purpose, party=party, state=state)
     where, params = ["1 = 1"], []
     for column, value in (("p.stage", stage), ("p.purpose", purpose), ("p.state", state)):
-        if value:
+        if value is not None:
             where.append(f"{column} = ?")
             params.append(value)
-    if body:
+    if body is not None:
         where.append("m.body_id = ?")
         params.append(body)
-    if party:
+    if party is not None:
         where.append(
             "EXISTS (SELECT 1 FROM proposal_party pp WHERE pp.proposal_id = p.id "
             "AND pp.party_id = ?)"
         )
         params.append(party)
-    tx = Tx(session)
     rows = tx.all(
         "SELECT p.id, p.title, p.purpose, p.stage, p.state, p.meeting_id, m.body_id, "
         "m.starts_at, b.name, p.workflow_digest "
         "FROM proposal p LEFT JOIN meeting m ON m.id = p.meeting_id "
         "LEFT JOIN body b ON b.id = m.body_id "
-        f"WHERE {' AND '.join(where)} ORDER BY p.submitted_at, p.id",
+        f"WHERE {' AND '.join(where)} ORDER BY {order_by_proposal('p.id')}",
         params,
     )
     out = []
@@ -213,7 +218,8 @@ def list_meetings(
 ) -> list[dict[str, Any]]:
     where: list[str] = ["1 = 1"]
     params: list[Any] = []
-    if body:
+    if body is not None:
+        require_known(body, (str(r[0]) for r in Tx(session).all("SELECT id FROM body")), "body")
         where.append("m.body_id = ?")
         params.append(body)
     if not include_past:
@@ -284,6 +290,9 @@ def event_dict(ev: audit.Event) -> dict[str, Any]:
         "meeting": ev.meeting_id,
         "payload": ev.payload,
         "hash": ev.hash,
+        "os_user": ev.os_user,  # the account that wrote it (the actor is who it claimed to be)
+        "host": ev.host,
+        "key_id": ev.key_id,  # the key its MAC was made with (None: no key then)
     }
 
 

@@ -2,17 +2,21 @@
 
 Every change of a proposal's state writes exactly one audit event in the same
 transaction, so the events alone must give back the stored state, stage, meeting,
-route and compare-and-set version, and the decision versions. Used by ``regie check``.
+route and compare-and-set version, and the decision versions; a ``replay_mismatch`` names
+the proposal and the event that last gave the value. The columns of the decision rows are
+compared in :mod:`regie.engine.check_tables`. Used by ``regie check``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from regie.engine.audit import Event
 from regie.engine.machine import AWAITING, DECIDED, NOTED, WITHDRAWN, CompiledWorkflow
+from regie.engine.storage import as_datetime
 
 STATE_ACTIONS = (
     "submitted",
@@ -42,6 +46,14 @@ _MOVE_OF = {
 Finding = tuple[str, str, list[str]]  # (code, message, ids)
 
 
+def shown(value: Any, limit: int = 60) -> str:
+    """A stored or replayed value as a finding shows it (times in ISO form, long text cut)."""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 @dataclass
 class Replayed:
     """What the events say a proposal should look like now."""
@@ -54,7 +66,7 @@ class Replayed:
     workflow: str | None = None
     decisions: list[tuple[int, str, str]] = field(default_factory=list)  # version, outcome, text
     confirmed_version: int | None = None
-    retracted: set[int] = field(default_factory=set)  # versions withdrawn for a new one
+    source: dict[str, int] = field(default_factory=dict)  # field -> event that last set it
 
 
 @dataclass(frozen=True)
@@ -106,7 +118,6 @@ def _apply(r: Replayed, ev: Event, cw: CompiledWorkflow | None) -> str | None:
     elif action == "noted":
         return _move(r, cw, action, None, ev.meeting_id)
     elif action == "decision_retracted":
-        r.retracted |= {d[0] for d in r.decisions}
         return _move(r, cw, action, str(pl.get("to")), r.meeting_id)
     return None
 
@@ -156,11 +167,30 @@ def replay(events: list[Event], cw: CompiledWorkflow | None) -> tuple[Replayed, 
                     [ev.proposal_id or "", f"event {ev.id}"],
                 )
             )
+        before = _fields(r)
         r.version += 1
         bad = _apply(r, ev, cw)
+        _note_source(r, before, ev.id)
         if bad:
             findings.append(("event_invalid_move", bad, [ev.proposal_id or "", f"event {ev.id}"]))
     return r, findings
+
+
+def _fields(r: Replayed) -> dict[str, Any]:
+    return {
+        "state": r.state,
+        "stage": r.stage,
+        "meeting": r.meeting_id,
+        "route": list(r.route),
+        "version": r.version,
+        "workflow": r.workflow,
+    }
+
+
+def _note_source(r: Replayed, before: dict[str, Any], event_id: int) -> None:
+    for name, value in _fields(r).items():
+        if name not in r.source or before[name] != value:
+            r.source[name] = event_id
 
 
 def compare(p: Stored, r: Replayed) -> Iterator[Finding]:
@@ -178,10 +208,12 @@ def compare(p: Stored, r: Replayed) -> Iterator[Finding]:
     )
     for what, stored, replayed in pairs:
         if stored != replayed:
+            event = r.source.get(what)
             yield (
                 "replay_mismatch",
-                f"stored {what} {stored!r} but the audit events give {replayed!r}",
-                [p.id],
+                f"proposal {p.id}: stored {what} {stored!r} but the audit events give "
+                f"{replayed!r} (event {event})",
+                [p.id, f"event {event}"],
             )
     yield from _compare_decisions(p, r)
 
@@ -190,19 +222,11 @@ def _compare_decisions(p: Stored, r: Replayed) -> Iterator[Finding]:
     versions = [d[0] for d in p.decisions]
     if versions != list(range(1, len(versions) + 1)):
         yield ("decision_versions", f"decision versions {versions} are not 1, 2, 3…", [p.id])
-    stored = [(v, outcome, text) for v, outcome, text, _ in p.decisions]
-    if stored != r.decisions:
+    replayed = [d[0] for d in r.decisions]
+    if versions != replayed:  # the columns of each version: check_tables
         yield (
             "decision_mismatch",
-            f"{len(stored)} decision version(s) stored, the decided/"
-            f"amended events give {len(r.decisions)} (or their outcome/text differ)",
-            [p.id],
-        )
-    if set(p.retracted) != r.retracted:
-        yield (
-            "decision_retraction_mismatch",
-            f"versions {sorted(p.retracted)} are marked retracted, the events say "
-            f"{sorted(r.retracted)}",
+            f"decision versions {versions} stored, the decided/amended events give {replayed}",
             [p.id],
         )
     standing = [d for d in p.decisions if d[0] not in p.retracted]
@@ -233,15 +257,19 @@ def _compare_decisions(p: Stored, r: Replayed) -> Iterator[Finding]:
 
 PRESENCE_ACTIONS = ("attendance", "prior_position")
 Key = tuple[str, ...]  # attendance: meeting, person; prior position: meeting, proposal, party
+ATTENDANCE_COLUMNS = ("party_id", "status", "substitute_for", "recorded_by", "recorded_at")
+POSITION_COLUMNS = ("person_id", "stance", "position", "recorded_at")
 
 
 @dataclass
 class Presence:
     """Attendance and prior positions as their events say (the last event per key wins,
-    as each recording replaces the row before it)."""
+    as each recording replaces the row before it): rows of ATTENDANCE_COLUMNS and
+    POSITION_COLUMNS (times as naive UTC), and the event that gives each row."""
 
-    attendance: dict[Key, tuple[Any, ...]] = field(default_factory=dict)  # party, status, for
-    positions: dict[Key, tuple[Any, ...]] = field(default_factory=dict)  # person, stance, text
+    attendance: dict[Key, tuple[Any, ...]] = field(default_factory=dict)
+    positions: dict[Key, tuple[Any, ...]] = field(default_factory=dict)
+    events: dict[tuple[str, Key], int] = field(default_factory=dict)  # (table, key) -> event
 
 
 def replay_presence(events: list[Event]) -> Presence:
@@ -250,26 +278,46 @@ def replay_presence(events: list[Event]) -> Presence:
         pl: dict[str, Any] = ev.payload
         if ev.action == "attendance":
             key = (str(ev.meeting_id), str(pl.get("person")))
-            out.attendance[key] = (pl.get("party"), pl.get("status"), pl.get("substitute_for"))
+            out.attendance[key] = (pl.get("party"), pl.get("status"), pl.get("substitute_for"),
+                                   ev.actor, as_datetime(ev.at))  # fmt: skip
+            out.events["attendance", key] = ev.id
         elif ev.action == "prior_position":
             pos_key = (str(ev.meeting_id), str(ev.proposal_id), str(pl.get("party")))
-            out.positions[pos_key] = (pl.get("person"), pl.get("stance"), pl.get("position"))
+            out.positions[pos_key] = (pl.get("person"), pl.get("stance"), pl.get("position"),
+                                      as_datetime(ev.at))  # fmt: skip
+            out.events["prior_position", pos_key] = ev.id
     return out
 
 
 def compare_presence(stored: Presence, replayed: Presence) -> Iterator[Finding]:
-    """Rows whose party, status, stance or text the events do not give (or rows without
-    an event, or events whose row is gone)."""
+    """Rows whose columns the events do not give (recorded_by/recorded_at: the actor and
+    time of the event), rows without an event, events whose row is gone."""
     tables = (
-        ("attendance", stored.attendance, replayed.attendance),
-        ("prior_position", stored.positions, replayed.positions),
+        ("attendance", ATTENDANCE_COLUMNS, stored.attendance, replayed.attendance),
+        ("prior_position", POSITION_COLUMNS, stored.positions, replayed.positions),
     )
-    for table, rows, events in tables:
-        for key in sorted(set(rows) | set(events)):
-            if rows.get(key) != events.get(key):
+    for table, columns, rows, given in tables:
+        for key in sorted(set(rows) | set(given)):
+            row, value = rows.get(key), given.get(key)
+            if row != value:
+                event = replayed.events.get((table, key))
                 yield (
                     f"{table}_mismatch",
-                    f"{table} {' / '.join(key)}: stored {rows.get(key)!r} but the audit "
-                    f"events give {events.get(key)!r}",
+                    f"{table} {' / '.join(key)}: {_difference(columns, row, value, event)}",
                     list(key),
                 )
+
+
+def _difference(
+    columns: tuple[str, ...], row: tuple[Any, ...] | None, value: tuple[Any, ...] | None,
+    event: int | None,
+) -> str:  # fmt: skip
+    if value is None:
+        return "a row that no audit event gives"
+    if row is None:
+        return f"no row, but event {event} gives one"
+    differ = [i for i, column in enumerate(columns) if row[i] != value[i]]
+    return (
+        f"stored {', '.join(f'{columns[i]} {shown(row[i])}' for i in differ)} but event "
+        f"{event} gives {', '.join(shown(value[i]) for i in differ)}"
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,10 +18,12 @@ from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from regie.clock import Clock, to_local, to_utc_naive
+from regie.engine import keys
 from regie.engine import models as m
 from regie.engine.changes import Change
-from regie.engine.storage import Database, Tx, require_schema, upgrade
+from regie.engine.storage import Database, Tx, as_datetime, require_schema, upgrade
 from regie.errors import ConfigError
+from regie.notifications.outbox import INSTALLATION_KEY
 from regie.region import Region
 from regie.workflows.definition import Workflow
 
@@ -35,6 +38,8 @@ class InitReport:
     meetings_changed: int = 0
     meetings_cancelled: int = 0
     workflows_added: list[str] = field(default_factory=list)
+    key: str = ""  # where the audit key comes from (a file path or REGIE_SECRET), never itself
+    key_created: bool = False
 
     def as_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -48,11 +53,33 @@ def init_database(
     workflows = dict(region.workflows) if workflows is None else workflows
     upgrade(db)
     require_schema(db)
+    key, created = _audit_key(db)
     with db.session() as session:
         report = _apply(session, clock, region, workflows)
         report.database = db.path or "(server)"
+        report.key, report.key_created = (key.source if key else ""), created
         session.commit()
     return report
+
+
+_NOT_IN_EVENT = ("database", "key", "key_created")
+
+
+def _audit_key(db: Database) -> tuple[keys.Key | None, bool]:
+    """The key outside the database that authenticates the audit trail: created (a 0600
+    file) when the trail has no key yet; a trail that has one must find that one."""
+    with db.session(write=False) as session:
+        used = Tx(session).scalar(
+            "SELECT key_id FROM audit_event WHERE key_id IS NOT NULL ORDER BY id DESC LIMIT 1"
+        )
+    if used is None:
+        return keys.ensure_key(db.path, db.is_sqlite)
+    found = keys.load_key(db.path, db.is_sqlite)
+    if found is None:
+        raise keys.missing_key(str(used), db.path, db.is_sqlite)
+    if found.key_id != used:
+        raise keys.wrong_key(found, str(used))
+    return found, False
 
 
 def _apply(
@@ -75,7 +102,7 @@ def _apply(
         payload={
             "file": str(region.source),
             "sha256": hashlib.sha256(text).hexdigest(),
-            **{k: v for k, v in report.as_dict().items() if k != "database"},
+            **{k: v for k, v in report.as_dict().items() if k not in _NOT_IN_EVENT},
         },
     )
     for action, meeting_id, payload in meeting_events:
@@ -109,6 +136,8 @@ def _settings(session: Session, region: Region) -> None:
     values["notifications"] = region.notifications.model_dump()
     old = session.get(m.RegionSetting, "generation")
     values["generation"] = (json.loads(old.value) if old else 0) + 1  # invalidates caches
+    if session.get(m.RegionSetting, INSTALLATION_KEY) is None:  # kept when init runs again
+        values[INSTALLATION_KEY] = secrets.token_hex(6)  # in every Message-ID of this database
     for key, value in values.items():
         session.merge(m.RegionSetting(key=key, value=json.dumps(value)))
     session.info.pop("regie_facts", None)
@@ -227,8 +256,8 @@ def _meetings(
                 )
             )
             report.meetings_added += 1
-        elif old.starts_at > now and (
-            (old.starts_at, old.ends_at, old.location, old.status, old.body_id)
+        elif _naive(old.starts_at) > now and (
+            (_naive(old.starts_at), _naive(old.ends_at), old.location, old.status, old.body_id)
             != (starts, ends, location, "scheduled", body_id)
         ):
             before = _meeting_facts(old)
@@ -238,7 +267,7 @@ def _meetings(
             report.meetings_changed += 1
             events += _if_published(session, "meeting_changed", old, before)
     for mid, old in existing.items():
-        if mid not in wanted and old.starts_at > now and old.status != "cancelled":
+        if mid not in wanted and _naive(old.starts_at) > now and old.status != "cancelled":
             _refuse_if_busy(session, region, old)
             old.status = "cancelled"
             old.sequence += 1
@@ -246,6 +275,13 @@ def _meetings(
             events += _if_published(session, "meeting_cancelled", old, None)
     session.flush()
     return events
+
+
+def _naive(value: datetime) -> datetime:
+    """A stored time as naive UTC (PostgreSQL hands back aware ones)."""
+    found = as_datetime(value)
+    assert found is not None
+    return found
 
 
 def _meeting_facts(meeting: m.Meeting) -> dict[str, object]:

@@ -10,55 +10,32 @@ cannot be used" become :class:`~regie.errors.StorageError` with a message to act
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from importlib.resources import files
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 
+from regie.engine.db_errors import BUSY_TIMEOUT_MS, redact, storage_errors
+from regie.engine.db_url import create_database_file, database_url, server_engine, sqlite_file
 from regie.errors import StorageError
 
-DEFAULT_DB = "regie.db"
+# re-exported: callers import them from here
+__all__ = ["Database", "DbSession", "Tx", "database_url", "sqlite_file", "storage_errors"]
+
 AUDIT_CHAIN_LOCK = 0x7265676965  # "regie": the advisory lock key of the audit chain
-BUSY_TIMEOUT_MS = 5000
-
-
-def database_url(db: str | None) -> str:
-    """``--db`` value, else ``REGIE_DB``, else ``./regie.db``; a plain path means SQLite."""
-    value = db or os.environ.get("REGIE_DB") or DEFAULT_DB
-    if "://" in value:
-        return value
-    try:
-        return f"sqlite:///{Path(value).expanduser()}"
-    except RuntimeError:  # "~someone" without such a user
-        raise StorageError(
-            f"{value}: no such home folder; give the database path in full"
-        ) from None
 
 
 def busy_timeout_from_env() -> int:
     """``REGIE_BUSY_TIMEOUT_MS`` (how long a writer waits for another one), else 5 s."""
     value = os.environ.get("REGIE_BUSY_TIMEOUT_MS", "")
     return int(value) if value.isdigit() and int(value) > 0 else BUSY_TIMEOUT_MS
-
-
-def sqlite_file(url: str) -> str:
-    """The file of an SQLite URL, also for ``sqlite:///file:PATH?mode=ro&uri=true``."""
-    if "///" not in url:
-        return ":memory:"
-    path = url.split("///", 1)[1]
-    if "uri=true" in path and path.startswith("file:"):
-        path = path[len("file:") :].split("?", 1)[0]
-    return path
 
 
 class Database:
@@ -80,10 +57,7 @@ class Database:
             _sqlite_setup(self.engine, self.busy_timeout_ms)
         else:
             self.path = ""
-            # Times are stored as UTC; the server must read naive values as UTC too.
-            self.engine = create_engine(
-                url, pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"}
-            )
+            self.engine = server_engine(url)
 
     @contextmanager
     def session(self, *, write: bool = True) -> Iterator[Session]:
@@ -101,12 +75,18 @@ class Database:
                 raise
 
     @contextmanager
-    def transaction(self, *, write: bool = True) -> Iterator[DbSession]:
+    def transaction(self, *, write: bool = True, durable: bool = True) -> Iterator[DbSession]:
         """The lean session the services run on: one pooled DBAPI connection, one
         transaction (``BEGIN IMMEDIATE`` for SQLite writers), no ORM. The service commits;
-        anything not committed is rolled back when the block ends."""
+        anything not committed is rolled back when the block ends.
+
+        ``durable=False`` is for bookkeeping whose loss costs at most a repeated attempt
+        (the sender's claims and DATA marks): its commit survives a killed process (WAL)
+        but skips the fsync (SQLite ``synchronous=NORMAL``, PostgreSQL
+        ``synchronous_commit=off``), so a power cut may undo the last few of them. Changes
+        of state, audit events and their outbox rows always use the default."""
         with storage_errors(self):
-            session = DbSession(self, write=write)
+            session = DbSession(self, write=write, durable=durable)
             try:
                 yield session
             finally:
@@ -138,74 +118,6 @@ def _sqlite_setup(engine: Engine, busy_timeout_ms: int) -> None:
     def _on_begin(conn: Any) -> None:
         read = conn.get_execution_options().get("regie_read", False)
         conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
-
-
-_MESSAGES = (
-    (
-        "database is locked",
-        "the database is busy: another process has held its write lock for more than "
-        "{timeout}; wait for it to finish (a running 'regie' command?) and try again; nothing "
-        "was written",
-    ),
-    (
-        "database or disk is full",
-        "the disk (or the database's size limit) is full; free space "
-        "and try again; nothing was written",
-    ),
-    (
-        "attempt to write a readonly database",
-        "the database file is read-only; check its "
-        "permissions (and those of its folder) or use another --db; nothing was written",
-    ),
-    (
-        "readonly database",
-        "the database file is read-only; check its permissions (and those "
-        "of its folder) or use another --db; nothing was written",
-    ),
-    (
-        "file is not a database",
-        "the file is not a regie database or it is damaged; check "
-        "--db / REGIE_DB, or restore a backup",
-    ),
-    (
-        "database disk image is malformed",
-        "the database file is damaged; restore a backup (see README, 'Backup and restore')",
-    ),
-    (
-        "unable to open database file",
-        "cannot open the database file; check that its folder exists and is writable",
-    ),
-)
-
-
-def storage_message(
-    exc: BaseException, where: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS
-) -> str | None:
-    text = str(getattr(exc, "orig", exc)).lower()
-    timeout = f"{busy_timeout_ms / 1000:g} s"
-    for needle, message in _MESSAGES:
-        if needle in text:
-            return f"{where}: {message.replace('{timeout}', timeout)}"
-    if "connection" in text and ("refused" in text or "failed" in text):
-        return f"{where}: cannot connect to the database server; is it running?"
-    return None
-
-
-@contextmanager
-def storage_errors(db: Database) -> Iterator[None]:
-    """Turn driver errors that mean 'unusable database' into StorageError."""
-    where = db.path or _redact(db.url)
-    try:
-        yield
-    except (OperationalError, DBAPIError, sqlite3.DatabaseError) as exc:
-        message = storage_message(exc, where, db.busy_timeout_ms)
-        if message is None:
-            raise
-        raise StorageError(message) from exc
-
-
-def _redact(url: str) -> str:
-    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
 
 
 class Tx:
@@ -330,7 +242,7 @@ def current_revision(db: Database) -> str | None:
         if not inspect(conn).has_table("alembic_version"):
             if inspect(conn).get_table_names():
                 raise StorageError(
-                    f"{db.path or _redact(db.url)}: this database was not made by regie (it has "
+                    f"{db.path or redact(db.url)}: this database was not made by regie (it has "
                     "tables but no regie schema version); use another --db"
                 )
             return None
@@ -342,6 +254,7 @@ def upgrade(db: Database) -> None:
     """Create or upgrade the schema to the newest migration."""
     from alembic import command
 
+    create_database_file(db)
     check_not_newer(db, current_revision(db))
     with storage_errors(db), db.engine.begin() as conn:
         command.upgrade(_alembic_config(db, conn), "head")
@@ -350,23 +263,29 @@ def upgrade(db: Database) -> None:
 def check_not_newer(db: Database, rev: str | None) -> None:
     if rev is not None and rev not in known_revisions():
         raise StorageError(
-            f"{db.path or _redact(db.url)}: the database has schema version {rev}, made by a "
+            f"{db.path or redact(db.url)}: the database has schema version {rev}, made by a "
             "newer regie than this one; upgrade regie (pip install -U regie) to use it"
         )
 
 
 def require_schema(db: Database) -> None:
-    """Refuse to work on a database that is missing, foreign, outdated or newer."""
+    """Refuse to work on a database that is missing, foreign, outdated or newer. A missing
+    SQLite file is not created (SQLite would make an empty one on connecting)."""
+    if db.is_sqlite and db.path not in ("", ":memory:") and not os.path.exists(db.path):
+        raise StorageError(
+            f"{db.path}: no regie database here yet; run 'regie init --config FILE' first "
+            "(or give the database with --db / REGIE_DB)"
+        )
     rev = current_revision(db)
     if rev is None:
         raise StorageError(
-            f"{db.path or _redact(db.url)}: no regie database here yet; run "
+            f"{db.path or redact(db.url)}: no regie database here yet; run "
             "'regie init --config FILE' first"
         )
     check_not_newer(db, rev)
     if rev != head_revision():
         raise StorageError(
-            f"{db.path or _redact(db.url)}: the database schema ({rev}) is older than this "
+            f"{db.path or redact(db.url)}: the database schema ({rev}) is older than this "
             "regie; run 'regie init --config FILE' to upgrade it"
         )
 
@@ -378,8 +297,9 @@ class DbSession:
     :class:`Tx` reads and writes through its cursor.
     """
 
-    def __init__(self, db: Database, *, write: bool = True) -> None:
+    def __init__(self, db: Database, *, write: bool = True, durable: bool = True) -> None:
         self.db = db
+        self._relaxed = not durable
         self.info: dict[str, Any] = {}
         self.dialect = "sqlite" if db.is_sqlite else db.engine.dialect.name
         self._fairy = db.engine.raw_connection()
@@ -397,7 +317,11 @@ class DbSession:
 
     def _begin(self) -> None:
         if self.dialect == "sqlite":
+            if self._relaxed:
+                self._conn.execute("PRAGMA synchronous=NORMAL")  # back to FULL in close()
             self._conn.execute("BEGIN IMMEDIATE" if self._write else "BEGIN")
+        elif self._relaxed:
+            self.cursor.execute("SET LOCAL synchronous_commit TO OFF")
         self._open = True
 
     def commit(self) -> None:
@@ -412,6 +336,8 @@ class DbSession:
     def close(self) -> None:
         try:
             self.rollback()
+            if self._relaxed and self.dialect == "sqlite":
+                self._conn.execute("PRAGMA synchronous=FULL")  # the pool's default again
         finally:
             self.cursor.close()
             self._fairy.close()

@@ -6,8 +6,8 @@ The region config may carry two optional tables::
     from_address = "regie@foodvalley.example.org"
     host = "smtp.example.org"
     port = 587
-    starttls = true             # or tls = true for port 465
-    user = "regie"
+    starttls = true             # or tls = true for port 465; required when a user is set
+    user = "regie"              # login only over TLS (allow_plaintext_auth = true: also without)
     connections = 2             # SMTP connections in parallel
 
     [notifications]             # who gets what; a kind set to [] is not sent at all
@@ -20,8 +20,11 @@ HTML template in every language, and a default list of recipient groups.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import ipaddress
 import json
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -158,12 +161,39 @@ def _check_connections(value: int | None) -> int | None:
     return value
 
 
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
+
+
+def host_problem(value: str) -> str | None:
+    """Why ``value`` cannot be an SMTP host (a DNS name or an IP address), or None."""
+    example = "write e.g. 'smtp.example.org'"
+    if not value or any(c.isspace() or ord(c) < 32 for c in value):
+        return f"{value!r} is not a host name; {example}"
+    with contextlib.suppress(ValueError):
+        ipaddress.ip_address(value.removeprefix("[").removesuffix("]"))
+        return None
+    name = value.removesuffix(".")
+    labels = name.split(".")
+    if any(not label for label in labels):
+        return f"{value!r} is not a host name: it has an empty part between dots; {example}"
+    try:
+        ascii_labels = [label.encode("idna").decode("ascii") for label in labels]
+    except UnicodeError:
+        return f"{value!r} is not a host name (a part between dots is not valid); {example}"
+    bad = [label for label in ascii_labels if not _HOST_LABEL.fullmatch(label)]
+    if bad or len(".".join(ascii_labels)) > 253:
+        what = f"the part {bad[0]!r} is not valid" if bad else "it is too long"
+        return f"{value!r} is not a host name ({what}); {example}"
+    return None
+
+
 def _check_host(value: str | None) -> str | None:
     if value is None:
         return None
     value = value.strip()
-    if not value or any(c.isspace() or ord(c) < 32 for c in value):
-        raise ValueError(f"{value!r} is not a host name; write e.g. 'smtp.example.org'")
+    problem = host_problem(value)
+    if problem:
+        raise ValueError(problem)
     return value
 
 
@@ -180,9 +210,10 @@ class MailSettings(_Settings):
     from_address: Annotated[str | None, AfterValidator(_check_from)] = None
     host: Annotated[str | None, AfterValidator(_check_host)] = None
     port: Annotated[int | None, AfterValidator(_check_port)] = None
-    starttls: bool | None = None  # None: STARTTLS if the server offers it
+    starttls: bool | None = None  # None: required with a user, else if the server offers it
     tls: bool = False
     user: str | None = None
+    allow_plaintext_auth: bool = False  # log in without TLS (only on a trusted network)
     connections: Annotated[int | None, AfterValidator(_check_connections)] = None
 
     @model_validator(mode="before")
@@ -201,6 +232,12 @@ class MailSettings(_Settings):
             raise ValueError(
                 "tls and starttls are both true; use tls = true for port 465 (TLS from the "
                 "start) or starttls = true for port 587, not both"
+            )
+        if self.user and self.starttls is False and not self.tls and not self.allow_plaintext_auth:
+            raise ValueError(
+                "starttls = false with a user would send the SMTP password unencrypted; remove "
+                "starttls = false (STARTTLS is then required), use tls = true, or set "
+                "allow_plaintext_auth = true if the server is on a network you trust"
             )
         return self
 

@@ -5,20 +5,28 @@ Write path (hot, inside every change's transaction): :func:`enqueue_for_event` a
 multi-row INSERT through the lean :class:`~regie.engine.storage.Tx` cursor. People with
 ``digest = true`` get rows in status ``digest`` (see :mod:`regie.notifications.digest`).
 
-Sender path (each call is its own short committed transaction; nothing is sent inside):
+Sender path (each call is its own short committed transaction; nothing is sent inside).
+A claim is ONE attempt at ONE row, made right before it is tried, so a sender that stops
+holds at most one row per connection:
 
-* :func:`claim` moves due rows ``queued → sending`` with compare-and-set and a lease, and
-  fixes the row's Message-ID (``<regie-outbox-ID@DOMAIN>``) on the first claim, so every
-  attempt carries the same one. A ``sending`` row whose lease expired (its sender stopped
-  between sending and marking) is claimed again ONCE (``recovered``); if that stops too,
-  :func:`claim` marks it failed, so a message is never delivered more than twice.
-* :func:`finish` records what happened: sent, retry later (backoff), failed, or released.
+* :func:`step` records how the previous attempt ended and claims the next due row
+  (``queued → sending``, a lease, a fresh ``attempt_id``); the first claim fixes the
+  Message-ID ``<regie-outbox-ID.NONCE.INSTALLATION@DOMAIN>`` (random per row and per
+  database, so two databases, or a restored backup, never give one id to two mails);
+* :func:`data_started` is committed right before DATA goes out: only then may the message
+  have been delivered. A ``sending`` row whose lease expired without it was not tried and
+  is claimed again as if nothing happened; with it, the message is sent once more with
+  the same Message-ID (``recovered``), and if that stops too it is marked failed
+  (:data:`STUCK_TWICE`), so a message is never delivered more than twice;
+* the outcome: sent, retry later (backoff), failed, released (not tried: queued as it
+  was, the attempt not counted) or interrupted (DATA started, no answer: as above).
 """
 
 from __future__ import annotations
 
 import json
 import random
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -47,8 +55,13 @@ ROW_COLUMNS = (
     "message_id, status, attempts, created_at"
 )
 STUCK_TWICE = (
-    "the sender stopped twice while sending this message (after a crash it was sent once "
-    "more); it may have been delivered: check with the recipient, then 'regie outbox retry'"
+    "twice the transfer of this message stopped after DATA had started (the sender was "
+    "stopped or the connection was lost; the first time it was sent once more): it may have "
+    "been delivered; check with the recipient, then 'regie outbox retry'"
+)
+MAY_HAVE_ARRIVED = (
+    "the transfer stopped after DATA had started: it may have been delivered; it is sent "
+    "once more with the same Message-ID"
 )
 
 
@@ -157,45 +170,135 @@ def build_digests(db: Database, *, now: datetime, tz: ZoneInfo = AMSTERDAM) -> i
 
 # -- sender path ------------------------------------------------------------------------
 
+INSTALLATION_KEY = "installation_id"  # region_setting: random, made by the first init
+
 _CLAIMABLE = (
     "((status = 'queued' AND next_attempt_at <= ?) "
-    "OR (status = 'sending' AND lease_until <= ? AND recovered = 0))"
+    "OR (status = 'sending' AND lease_until <= ? AND (data_started_at IS NULL OR recovered = 0)))"
 )
+_WHERE_ATTEMPT = "id = ? AND attempt_id = ? AND status = 'sending'"
 
 
-def claim(
-    db: Database, *, now: datetime, limit: int, lease: timedelta, domain: str
-) -> list[OutboxRow]:
-    """Claim up to ``limit`` due rows for sending (one short committed transaction)."""
-    with db.transaction() as session:
+@dataclass(frozen=True)
+class Attempt:
+    """One claimed row: this sender may try it once, as attempt ``id``."""
+
+    row: OutboxRow
+    id: str
+    recovered: int = 0  # earlier attempts that may have delivered it (DATA, no answer)
+
+
+@dataclass(frozen=True)
+class Claim:
+    lease: timedelta
+    domain: str  # of the Message-ID
+    installation: str  # see installation_id()
+
+
+def installation_id(db: Database) -> str:
+    """This database's random id (made by ``regie init``; made here for an older one)."""
+    sql = "SELECT value FROM region_setting WHERE key = ?"
+    with db.transaction(write=False) as session:
+        raw = Tx(session).scalar(sql, (INSTALLATION_KEY,))
+    if raw is not None:
+        return str(json.loads(raw))
+    with db.transaction() as session:  # writers queue here: the first one makes it
+        tx = Tx(session)
+        raw = tx.scalar(sql, (INSTALLATION_KEY,))
+        if raw is None:
+            raw = json.dumps(secrets.token_hex(6))
+            tx.execute("INSERT INTO region_setting (key, value) VALUES (?, ?)",
+                       (INSTALLATION_KEY, raw))  # fmt: skip
+            session.commit()
+    return str(json.loads(raw))
+
+
+def claim(db: Database, *, now: datetime, lease: timedelta, domain: str) -> Attempt | None:
+    """Claim the next due row for one attempt (one short committed transaction)."""
+    return step(db, now=now, claim=Claim(lease, domain, installation_id(db)))
+
+
+def step(
+    db: Database, *, now: datetime, finish: Outcome | None = None, claim: Claim | None = None
+) -> Attempt | None:
+    """Record how an attempt ended and claim the next row, in ONE committed transaction
+    (not fsynced: a power cut may undo it, which costs a repeated attempt, never a mail)."""
+    with db.transaction(durable=False) as session:
+        tx = Tx(session)
+        if finish is not None:
+            _finish_one(tx, finish, now)
+        attempt = _claim_one(tx, now, claim) if claim is not None else None
+        session.commit()
+    return attempt
+
+
+def _claim_one(tx: Tx, now: datetime, claim: Claim) -> Attempt | None:
+    """A row is claimed for ONE attempt: queued and due, or ``sending`` with an expired
+    lease (its sender stopped). Such a row whose DATA had not started was not tried: its
+    attempt is carried over. One whose DATA had started may have been delivered: it is
+    tried once more (``recovered``), and after a second such stop marked failed."""
+    tx.execute(
+        "UPDATE outbox SET status = 'failed', last_error = ?, lease_until = NULL "
+        "WHERE status = 'sending' AND lease_until <= ? AND data_started_at IS NOT NULL "
+        "AND recovered >= 1",
+        (STUCK_TWICE, now),
+    )
+    found = tx.all(
+        "SELECT id FROM outbox WHERE status = 'sending' AND lease_until <= ? "
+        "ORDER BY lease_until, id LIMIT 4",
+        (now,),
+    ) + tx.all(
+        "SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= ? "
+        "ORDER BY next_attempt_at, id LIMIT 4",
+        (now,),
+    )
+    for (row_id,) in found:  # another sender may take one first (PostgreSQL): the next
+        attempt = secrets.token_hex(8)
+        mid = f"<regie-outbox-{row_id}.{secrets.token_hex(4)}.{claim.installation}@{claim.domain}>"
+        rows = tx.all(
+            "UPDATE outbox SET status = 'sending', lease_until = ?, attempt_id = ?, "
+            "attempts = attempts + CASE WHEN status = 'sending' AND data_started_at IS NULL "
+            "THEN 0 ELSE 1 END, "
+            "recovered = recovered + CASE WHEN status = 'sending' AND data_started_at IS NOT "
+            "NULL THEN 1 ELSE 0 END, "
+            "data_started_at = NULL, message_id = COALESCE(message_id, ?) "
+            f"WHERE id = ? AND {_CLAIMABLE} RETURNING {ROW_COLUMNS}, recovered",
+            (now + claim.lease, attempt, mid, row_id, now, now),
+        )
+        if rows:
+            return Attempt(row_from_tuple(rows[0]), attempt, int(rows[0][-1]))
+    return None
+
+
+def data_started(db: Database, attempt: Attempt, *, now: datetime, lease: timedelta) -> bool:
+    """Note (committed) that DATA starts now for this attempt, and renew its lease; False
+    if the attempt is no longer this sender's (its lease expired and another took it).
+    Not fsynced: if a power cut undoes the mark, the mail is sent again (a duplicate)."""
+    with db.transaction(durable=False) as session:
         tx = Tx(session)
         tx.execute(
-            "UPDATE outbox SET status = 'failed', last_error = ?, lease_until = NULL "
-            "WHERE status = 'sending' AND lease_until <= ? AND recovered >= 1",
-            (STUCK_TWICE, now),
+            f"UPDATE outbox SET data_started_at = ?, lease_until = ? WHERE {_WHERE_ATTEMPT}",
+            (now, now + lease, attempt.row.id, attempt.id),
         )
-        rows = tx.all(
-            "UPDATE outbox SET status = 'sending', attempts = attempts + 1, lease_until = ?, "
-            "recovered = recovered + CASE WHEN status = 'sending' THEN 1 ELSE 0 END, "
-            "message_id = COALESCE(message_id, "
-            "'<regie-outbox-' || CAST(id AS TEXT) || '@' || ? || '>') "
-            f"WHERE id IN (SELECT id FROM outbox WHERE {_CLAIMABLE} "
-            f"ORDER BY next_attempt_at, id LIMIT ?) AND {_CLAIMABLE} "
-            f"RETURNING {ROW_COLUMNS}",
-            (now + lease, domain, now, now, limit, now, now),
-        )
+        ok = tx.rowcount == 1
         session.commit()
-    return sorted((row_from_tuple(r) for r in rows), key=lambda r: r.id)
+    return ok
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one claimed row."""
+    """How one attempt ended."""
 
     row_id: int
-    status: str  # sent | retry | failed | release
+    status: str  # sent | retry | failed | release (not tried) | interrupted (see below)
     error: str | None = None
     next_attempt_at: datetime | None = None
+    attempt: str | None = None  # the attempt's id: only that attempt is finished
+
+    @property
+    def counts(self) -> str:
+        """The report's column: an interrupted attempt waits (retry) or failed."""
+        return "retry" if self.status == "interrupted" else self.status
 
 
 def backoff(attempts: int, rng: random.Random) -> timedelta:
@@ -205,7 +308,7 @@ def backoff(attempts: int, rng: random.Random) -> timedelta:
 
 
 def finish(db: Database, outcomes: Sequence[Outcome], *, now: datetime) -> None:
-    """Record the outcomes of one batch (one short committed transaction)."""
+    """Record several outcomes (one short committed transaction)."""
     if not outcomes:
         return
     with db.transaction() as session:
@@ -216,29 +319,35 @@ def finish(db: Database, outcomes: Sequence[Outcome], *, now: datetime) -> None:
 
 
 def _finish_one(tx: Tx, o: Outcome, now: datetime) -> None:
+    """``release`` and ``interrupted`` follow what the row says: an attempt whose DATA
+    had not started is given back (queued, due as before, not counted); one whose DATA
+    had started may have been delivered: queued once more (``recovered``), the second
+    time failed. Every statement touches only this attempt's row."""
+    where = f"id = ? AND status = 'sending'{' AND attempt_id = ?' if o.attempt else ''}"
+    key: tuple[Any, ...] = (o.row_id, o.attempt) if o.attempt else (o.row_id,)
     if o.status == "sent":
-        tx.execute(
-            "UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = NULL, "
-            "last_error = NULL WHERE id = ? AND status = 'sending'",
-            (now, o.row_id),
-        )
+        tx.execute("UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = NULL, "
+                   f"last_error = NULL WHERE {where}", (now, *key))  # fmt: skip
     elif o.status == "retry":
-        tx.execute(
-            "UPDATE outbox SET status = 'queued', next_attempt_at = ?, last_error = ?, "
-            "lease_until = NULL WHERE id = ? AND status = 'sending'",
-            (o.next_attempt_at or now, o.error, o.row_id),
-        )
+        tx.execute("UPDATE outbox SET status = 'queued', next_attempt_at = ?, last_error = ?, "
+                   f"lease_until = NULL WHERE {where}",
+                   (o.next_attempt_at or now, o.error, *key))  # fmt: skip
     elif o.status == "failed":
+        tx.execute("UPDATE outbox SET status = 'failed', last_error = ?, lease_until = NULL "
+                   f"WHERE {where}", (o.error, *key))  # fmt: skip
+    else:  # release | interrupted
+        why = o.error if o.status == "interrupted" and o.error else MAY_HAVE_ARRIVED
+        if o.status != "interrupted" and o.error:
+            why = f"{o.error}; {MAY_HAVE_ARRIVED}"
+        tx.execute("UPDATE outbox SET status = 'queued', attempts = attempts - 1, "
+                   "lease_until = NULL, last_error = COALESCE(?, last_error) "
+                   f"WHERE {where} AND data_started_at IS NULL", (o.error, *key))  # fmt: skip
         tx.execute(
-            "UPDATE outbox SET status = 'failed', last_error = ?, lease_until = NULL "
-            "WHERE id = ? AND status = 'sending'",
-            (o.error, o.row_id),
-        )
-    else:  # release: claimed but not tried; give the attempt back
-        tx.execute(
-            "UPDATE outbox SET status = 'queued', attempts = attempts - 1, lease_until = NULL "
-            "WHERE id = ? AND status = 'sending'",
-            (o.row_id,),
+            "UPDATE outbox SET status = CASE WHEN recovered >= 1 THEN 'failed' ELSE 'queued' "
+            "END, last_error = CASE WHEN recovered >= 1 THEN ? ELSE ? END, "
+            "recovered = recovered + 1, next_attempt_at = ?, lease_until = NULL "
+            f"WHERE {where} AND data_started_at IS NOT NULL",
+            (STUCK_TWICE, why, o.next_attempt_at or now, *key),
         )
 
 
@@ -248,3 +357,12 @@ def due_count(db: Database, *, now: datetime) -> int:
         return int(
             Tx(session).scalar(f"SELECT COUNT(*) FROM outbox WHERE {_CLAIMABLE}", (now, now)) or 0
         )
+
+
+def waiting_count(db: Database) -> int:
+    """How many rows wait to be sent (queued now or later, or being sent)."""
+    with db.transaction(write=False) as session:
+        found = Tx(session).scalar(
+            "SELECT COUNT(*) FROM outbox WHERE status IN (?, ?)", (QUEUED, SENDING)
+        )
+        return int(found or 0)

@@ -1,22 +1,28 @@
 """The sender: drains the outbox over SMTP (asyncio at the edge, short transactions inside).
 
-Each of ``settings.connections`` workers owns ONE reused aiosmtplib connection and loops:
-claim a batch (``queued → sending`` with a lease, committed), render it (read
-transaction), send each message, then record the outcomes (one committed transaction).
-Nothing is sent while a transaction is open.
+Each of ``settings.connections`` workers owns ONE reused connection
+(:mod:`regie.notifications.smtp_client`) and loops: record how its last attempt ended and
+claim the next due row (one committed transaction, :func:`outbox.step`), render it, send
+it. A claim is one attempt at one row, so a sender that stops holds at most one row per
+connection. Right before DATA, :func:`outbox.data_started` is committed: only a message
+whose DATA had started may have been delivered. Nothing is sent while a transaction is
+open.
 
 What becomes of a message:
 
-* accepted for every recipient → ``sent``;
-* temporary trouble (connection refused or lost, e.g. in the middle of DATA, timeouts,
-  4xx replies) → ``queued`` again with exponential backoff and jitter, up to
-  ``max_attempts``;
-* permanent refusal (5xx, a refused recipient, also one of several) → ``failed`` with
-  the server's reply;
-* a TLS certificate the server presents that cannot be verified, or a refused login →
-  the row waits (``queued``) and the run reports a :class:`~regie.errors.MailError`;
-* the process dies after the server accepted but before marking: the lease expires and
-  the row is sent once more with the same Message-ID (see :func:`outbox.claim`).
+* accepted → ``sent``;
+* a 4xx reply, a refused recipient 4xx, or a connection lost BEFORE DATA → ``queued`` again
+  with exponential backoff and jitter, up to ``max_attempts``;
+* a permanent refusal (5xx, a refused recipient, also one of several) → ``failed`` with the
+  server's reply;
+* the connection lost (or timed out) AFTER DATA had started → it may have been delivered:
+  ``queued`` once more with the same Message-ID, the second time ``failed`` for a person to
+  check (:data:`outbox.STUCK_TWICE`); the process dying there ends the same way (lease);
+* the server cannot be reached (refused, timeout, name not found) or refuses the setup
+  (certificate, login, no STARTTLS) → the row was not tried: released (``queued`` as it
+  was, the attempt not counted); the run stops and says why (:class:`SendReport`);
+* any other exception while a row is claimed releases it (or, after DATA started, treats
+  it as above) before it goes on up.
 """
 
 from __future__ import annotations
@@ -34,17 +40,21 @@ import aiosmtplib
 
 from regie.clock import Clock, to_utc_naive
 from regie.engine.storage import Database, Tx
+from regie.errors import MailError
 from regie.notifications import outbox
-from regie.notifications.outbox import Outcome
-from regie.notifications.smtp_settings import SmtpSettings
+from regie.notifications.outbox import Attempt, Claim, Outcome
+from regie.notifications.smtp_client import Client, ConfigProblem, Connection, unreachable
+from regie.notifications.smtp_settings import MailConfigError, SmtpSettings
 from regie.notifications.types import OutboxRow
 
 Renderer = Callable[..., EmailMessage]  # render_notice(tx, row, *, sender_address=...)
-LEASE_MARGIN = 2  # stop a batch when less than this many timeouts of lease are left
+EXIT_UNREACHABLE = 75  # sysexits EX_TEMPFAIL: nothing lost, try again later
 
 
-class ConfigProblem(Exception):
-    """The SMTP setup itself is wrong (certificate, login): no message can go out."""
+class MailUnreachable(MailError):
+    """The SMTP server could not be reached; the notices wait in the outbox."""
+
+    exit_code = EXIT_UNREACHABLE
 
 
 @dataclass
@@ -53,18 +63,25 @@ class SendReport:
     retry: int = 0
     failed: int = 0
     released: int = 0
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # the setup is wrong (exit 2)
+    unreachable: str | None = None  # why the server could not be reached (exit 75)
+    waiting: int = 0  # rows queued or being sent when the run ended
+    aborted: bool = False  # a worker ended with an exception: the others stop too
 
-    def add(self, outcomes: list[Outcome]) -> None:
-        for o in outcomes:
-            if o.status == "sent":
-                self.sent += 1
-            elif o.status == "retry":
-                self.retry += 1
-            elif o.status == "failed":
-                self.failed += 1
-            else:
-                self.released += 1
+    def add(self, outcome: Outcome) -> None:
+        kind = outcome.counts
+        if kind == "sent":
+            self.sent += 1
+        elif kind == "retry":
+            self.retry += 1
+        elif kind == "failed":
+            self.failed += 1
+        else:
+            self.released += 1
+
+    @property
+    def stopped(self) -> bool:
+        return bool(self.problems) or self.unreachable is not None or self.aborted
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -73,7 +90,20 @@ class SendReport:
             "failed": self.failed,
             "released": self.released,
             "problems": list(self.problems),
+            "unreachable": self.unreachable,
+            "waiting": self.waiting,
         }
+
+    def error(self) -> MailError | None:
+        """What the run could not do, as the error ``regie send`` ends with."""
+        wait = f"{self.waiting} notice{'s' if self.waiting != 1 else ''} wait in the outbox"
+        if self.problems:
+            return MailConfigError(f"{'; '.join(self.problems)}; {wait}")
+        if self.unreachable is not None:
+            return MailUnreachable(
+                f"{self.unreachable}; {wait} (nothing was lost; 'regie send' tries again)"
+            )
+        return None
 
 
 def default_renderer() -> Renderer:
@@ -82,58 +112,33 @@ def default_renderer() -> Renderer:
     return render.render_notice
 
 
-class _Connection:
-    """One lazily opened, reused SMTP connection."""
-
-    def __init__(self, settings: SmtpSettings) -> None:
-        self.settings = settings
-        self.client: aiosmtplib.SMTP | None = None
-
-    async def get(self) -> aiosmtplib.SMTP:
-        if self.client is not None and self.client.is_connected:
-            return self.client
-        await self.close()
-        s = self.settings
-        client = aiosmtplib.SMTP(
-            hostname=s.host, port=s.port, use_tls=s.tls, start_tls=s.starttls,
-            timeout=s.timeout, username=s.user, password=s.password, cert_bundle=s.ca_file,
-        )  # fmt: skip
-        try:
-            await client.connect()
-        except ssl.SSLCertVerificationError as exc:
-            client.close()
-            raise ConfigProblem(
-                f"the TLS certificate of {s.host}:{s.port} could not be verified "
-                f"({exc.verify_message or exc.reason}); fix the server's certificate or set "
-                "ca_file in [mail]"
-            ) from None
-        except aiosmtplib.SMTPAuthenticationError as exc:
-            client.close()
-            raise ConfigProblem(
-                f"{s.host}:{s.port} refused the login of {s.user!r}: {exc.code} {exc.message}; "
-                "check user in [mail] and REGIE_SMTP_PASSWORD"
-            ) from None
-        except BaseException:
-            client.close()
-            raise
-        self.client = client
-        return client
-
-    async def close(self) -> None:
-        client, self.client = self.client, None
-        if client is None:
-            return
-        if client.is_connected:
-            try:
-                await client.quit()
-            except (aiosmtplib.SMTPException, OSError):
-                client.close()
-        else:
-            client.close()
-
-
 def _reply(exc: aiosmtplib.SMTPResponseException) -> str:
     return f"{exc.code} {exc.message}".strip()
+
+
+class _NotOurs(Exception):
+    """The attempt's lease expired and another sender took the row: do not send DATA."""
+
+
+class _MarkFailed(Exception):
+    """The DATA mark could not be written (its cause says why): DATA is not sent."""
+
+
+class _Budget:
+    def __init__(self, limit: int | None) -> None:
+        self.left = limit
+
+    def take(self) -> bool:
+        if self.left is None:
+            return True
+        if self.left <= 0:
+            return False
+        self.left -= 1
+        return True
+
+    def give_back(self) -> None:
+        if self.left is not None:
+            self.left += 1
 
 
 class Sender:
@@ -157,6 +162,8 @@ class Sender:
         self.rng = rng or random.Random()
         self.after_send = after_send  # test hook: runs after the server accepted a message
         self.on_progress = on_progress
+        self.lease = timedelta(seconds=settings.lease_seconds)
+        self.installation: str | None = None  # of this database, read at the first drain
 
     def now(self) -> datetime:
         return to_utc_naive(self.clock.now())
@@ -165,132 +172,168 @@ class Sender:
         """Send what is due now, with ``settings.connections`` workers; then return."""
         report = SendReport()
         await asyncio.to_thread(outbox.build_digests, self.db, now=self.now())
-        budget = [limit if limit is not None else -1]
-        workers = [self._worker(report, budget) for _ in range(self.settings.connections)]
-        await asyncio.gather(*workers)
+        if self.installation is None:
+            self.installation = await asyncio.to_thread(outbox.installation_id, self.db)
+        claim = Claim(self.lease, self.settings.domain, self.installation)
+        budget = _Budget(limit)
+        workers = [self._worker(report, budget, claim) for _ in range(self.settings.connections)]
+        ended = await asyncio.gather(*workers, return_exceptions=True)
+        for result in ended:  # every worker has released its row before this goes on
+            if isinstance(result, BaseException):
+                raise result
+        report.waiting = await asyncio.to_thread(outbox.waiting_count, self.db)
         return report
 
-    def _take(self, budget: list[int]) -> int:
-        if budget[0] < 0:
-            return self.settings.batch_size
-        n = min(budget[0], self.settings.batch_size)
-        budget[0] -= n
-        return n
-
-    async def _worker(self, report: SendReport, budget: list[int]) -> None:
-        conn = _Connection(self.settings)
+    async def _worker(self, report: SendReport, budget: _Budget, claim: Claim) -> None:
+        conn = Connection(self.settings)
+        ended: Outcome | None = None  # the last attempt's outcome, recorded with the next claim
         try:
-            while (n := self._take(budget)) > 0:
-                rows = await asyncio.to_thread(
-                    outbox.claim, self.db, now=self.now(), limit=n,
-                    lease=timedelta(seconds=self.settings.lease_seconds),
-                    domain=self.settings.domain,
+            while True:
+                wanted = not report.stopped and budget.take()
+                attempt = await asyncio.to_thread(
+                    outbox.step, self.db, now=self.now(), finish=ended,
+                    claim=claim if wanted else None,
                 )  # fmt: skip
-                if budget[0] >= 0:
-                    budget[0] += n - len(rows)
-                if not rows:
+                ended = None
+                if attempt is None:
+                    if wanted:
+                        budget.give_back()
                     return
-                outcomes, stop = await self._batch(conn, rows, report)
-                await asyncio.to_thread(outbox.finish, self.db, outcomes, now=self.now())
-                report.add(outcomes)
+                ended = await self._guarded(conn, attempt, report)
+                report.add(ended)
                 if self.on_progress is not None:
-                    self.on_progress(len(outcomes))
-                if stop:
-                    return
+                    self.on_progress(1)
+        except BaseException:
+            report.aborted = True
+            raise
         finally:
             await conn.close()
 
-    def _render(self, tx: Tx, row: OutboxRow) -> EmailMessage | Outcome:
+    async def _guarded(self, conn: Connection, attempt: Attempt, report: SendReport) -> Outcome:
+        """One attempt; on any exception (also cancellation) its row is released, or, if
+        DATA had started, handled as interrupted (:func:`outbox._finish_one` decides from
+        the row), before the exception goes on."""
         try:
-            msg = self.render(tx, row, sender_address=self.settings.from_address)
+            return await self._attempt(conn, attempt, report)
+        except (Exception, asyncio.CancelledError) as exc:
+            stop = Outcome(attempt.row.id, "release", f"stopped: {type(exc).__name__}: {exc}",
+                           self.now() + outbox.backoff(attempt.row.attempts, self.rng),
+                           attempt.id)  # fmt: skip
+            await asyncio.shield(asyncio.to_thread(outbox.finish, self.db, [stop], now=self.now()))
+            raise
+
+    def _render(self, row: OutboxRow) -> EmailMessage | Outcome:
+        try:
+            with self.db.transaction(write=False) as session:
+                msg = self.render(Tx(session), row, sender_address=self.settings.from_address)
         except Exception as exc:  # a template or data bug: this row fails, not the run
             return Outcome(row.id, "failed", f"could not render: {exc!r}"[:500])
         _fix_headers(msg, row)
         return msg
 
-    async def _batch(
-        self, conn: _Connection, rows: list[OutboxRow], report: SendReport
-    ) -> tuple[list[Outcome], bool]:
-        """Render each message just before sending it, and the next one while the server
-        answers this one (in the loop: rendering also overlaps the server's work on the other
-        connections, without fighting a thread for the GIL)."""
-        lease_end = self.now() + timedelta(seconds=self.settings.lease_seconds)
-        margin = timedelta(seconds=self.settings.timeout * LEASE_MARGIN)
-        outcomes: list[Outcome] = []
-        trouble: str | None = None  # set when the server is unreachable or misconfigured
-        with self.db.transaction(write=False) as session:  # a read snapshot, no lock held
-            tx = Tx(session)
-            ahead: EmailMessage | Outcome | None = None  # rows[i], rendered ahead
-            for i, row in enumerate(rows):
-                item, ahead = ahead, None
-                if trouble is not None:
-                    outcomes.append(self._retry(row, trouble))
-                    continue
-                if self.now() + margin > lease_end:
-                    outcomes.append(Outcome(row.id, "release"))
-                    continue
-                if item is None:
-                    item = self._render(tx, row)
-                if isinstance(item, Outcome):
-                    outcomes.append(item)
-                    continue
-                sending = asyncio.ensure_future(self._send_one(conn, row, item, report))
-                if i + 1 < len(rows):
-                    await asyncio.sleep(0)  # the send puts its first command on the wire
-                    ahead = self._render(tx, rows[i + 1])
-                outcome, trouble = await sending
-                outcomes.append(outcome)
-        return outcomes, trouble is not None
+    async def _attempt(self, conn: Connection, attempt: Attempt, report: SendReport) -> Outcome:
+        row = attempt.row
+        msg = self._render(row)
+        if isinstance(msg, Outcome):
+            return Outcome(row.id, msg.status, msg.error, attempt=attempt.id)
+        client = await self._connect(conn, attempt, report)
+        if isinstance(client, Outcome):
+            return client
+        started = False
 
-    async def _send_one(
-        self, conn: _Connection, row: OutboxRow, msg: EmailMessage, report: SendReport
-    ) -> tuple[Outcome, str | None]:
-        """The outcome, and a reason to stop the batch (server unreachable, bad setup)."""
-        try:
-            client = await conn.get()
-        except ConfigProblem as exc:
-            if str(exc) not in report.problems:
-                report.problems.append(str(exc))
-            return self._retry(row, str(exc)), str(exc)
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            reason = f"cannot connect to {self.settings.host}:{self.settings.port}: {exc}"
-            return self._retry(row, reason), reason
+        async def mark_data_started() -> None:
+            nonlocal started
+            try:
+                ours = await asyncio.to_thread(
+                    outbox.data_started, self.db, attempt, now=self.now(), lease=self.lease
+                )
+            except Exception as exc:  # the database: not the server's doing
+                raise _MarkFailed() from exc
+            if not ours:
+                raise _NotOurs()
+            started = True
+
+        client.before_data = mark_data_started
         try:
             refused, _reply_text = await client.send_message(
                 msg, sender=self.settings.from_address, recipients=[row.email]
             )
+        except _NotOurs:  # nothing was sent; the row belongs to another attempt now
+            await conn.close()
+            return Outcome(row.id, "release", attempt=attempt.id)
+        except _MarkFailed as exc:  # e.g. the database is locked or full: the run stops
+            await conn.close()
+            assert exc.__cause__ is not None
+            raise exc.__cause__ from None
         except Exception as exc:  # classified below; the connection is not trusted after it
             await conn.close()
-            return self._classify(row, exc), None
+            return self._classify(attempt, exc, started=started)
+        finally:
+            client.before_data = None
         if refused:
             text = "; ".join(f"{addr}: {r.code} {r.message}" for addr, r in refused.items())
-            return Outcome(row.id, "failed", f"recipient refused: {text}"), None
+            return Outcome(row.id, "failed", f"recipient refused: {text}", attempt=attempt.id)
         if self.after_send is not None:
             self.after_send(row)
-        return Outcome(row.id, "sent"), None
+        return Outcome(row.id, "sent", attempt=attempt.id)
 
-    def _classify(self, row: OutboxRow, exc: Exception) -> Outcome:
+    async def _connect(
+        self, conn: Connection, attempt: Attempt, report: SendReport
+    ) -> Client | Outcome:
+        """The connection; if there is none, the row is released (not tried) and the
+        report says why (the run then stops)."""
+        try:
+            return await conn.get()
+        except ConfigProblem as exc:
+            if str(exc) not in report.problems:
+                report.problems.append(str(exc))
+            return Outcome(attempt.row.id, "release", str(exc), attempt=attempt.id)
+        except Exception as exc:  # refused, timeout, unknown host, a greeting 4xx …
+            reason = unreachable(exc, self.settings)
+            report.unreachable = report.unreachable or reason
+            return Outcome(attempt.row.id, "release", reason, attempt=attempt.id)
+
+    def _classify(self, attempt: Attempt, exc: Exception, *, started: bool) -> Outcome:
+        row = attempt.row
         if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
             codes = [r.code for r in exc.recipients]
             text = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
             if codes and min(codes) >= 500:
-                return Outcome(row.id, "failed", f"recipient refused: {text}")
-            return self._retry(row, f"recipient deferred: {text}")
-        if isinstance(exc, aiosmtplib.SMTPResponseException):
+                return Outcome(row.id, "failed", f"recipient refused: {text}", attempt=attempt.id)
+            return self._retry(attempt, f"recipient deferred: {text}")
+        if isinstance(exc, aiosmtplib.SMTPResponseException):  # the server answered
             if exc.code >= 500:
-                return Outcome(row.id, "failed", f"refused by the server: {_reply(exc)}")
-            return self._retry(row, f"deferred by the server: {_reply(exc)}")
+                return Outcome(row.id, "failed", f"refused by the server: {_reply(exc)}",
+                               attempt=attempt.id)  # fmt: skip
+            return self._retry(attempt, f"deferred by the server: {_reply(exc)}")
+        what = f"{type(exc).__name__}: {exc}"
+        if started:  # no answer after DATA had started: it may have arrived
+            return self._interrupted(attempt, what)
         if isinstance(exc, ssl.SSLError):
-            return self._retry(row, f"TLS error: {exc}")
+            return self._retry(attempt, f"TLS error before DATA: {exc}")
         if isinstance(exc, aiosmtplib.SMTPException | OSError | TimeoutError):
-            return self._retry(row, f"connection trouble: {type(exc).__name__}: {exc}")
-        return self._retry(row, f"unexpected error: {type(exc).__name__}: {exc}")
+            return self._retry(attempt, f"connection trouble before DATA: {what}")
+        return self._retry(attempt, f"unexpected error before DATA: {what}")
 
-    def _retry(self, row: OutboxRow, reason: str) -> Outcome:
+    def _interrupted(self, attempt: Attempt, what: str) -> Outcome:
+        row = attempt.row
+        reason = f"no answer after DATA had started ({what}): {outbox.MAY_HAVE_ARRIVED}"
+        if attempt.recovered >= 1:  # the second time: a person checks (never a third copy)
+            return Outcome(row.id, "failed", outbox.STUCK_TWICE, attempt=attempt.id)
         if row.attempts >= self.settings.max_attempts:
-            return Outcome(row.id, "failed", f"gave up after {row.attempts} attempts: {reason}")
+            reason = f"gave up after {row.attempts} attempts: {reason.split(': ', 1)[0]}"
+            return Outcome(row.id, "failed", f"{reason}; it may have been delivered",
+                           attempt=attempt.id)  # fmt: skip
         at = self.now() + outbox.backoff(row.attempts, self.rng)
-        return Outcome(row.id, "retry", reason[:1000], at)
+        return Outcome(row.id, "interrupted", reason[:1000], at, attempt.id)
+
+    def _retry(self, attempt: Attempt, reason: str) -> Outcome:
+        row = attempt.row
+        if row.attempts >= self.settings.max_attempts:
+            return Outcome(row.id, "failed", f"gave up after {row.attempts} attempts: {reason}",
+                           attempt=attempt.id)  # fmt: skip
+        at = self.now() + outbox.backoff(row.attempts, self.rng)
+        return Outcome(row.id, "retry", reason[:1000], at, attempt.id)
 
 
 def _fix_headers(msg: EmailMessage, row: OutboxRow) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from regie import private_files
 from regie.errors import MailError
 
 HOST = "127.0.0.1"
@@ -60,7 +61,13 @@ class MailSink:
         self._lock = threading.Lock()
         self._numbers = itertools.count(1)
         if directory is not None:
-            directory.mkdir(parents=True, exist_ok=True)
+            try:
+                private_files.make_dirs(directory)
+            except OSError as exc:
+                raise MailError(
+                    f"cannot create the folder {directory} for the mail ({exc.strerror or exc}); "
+                    "choose another with --dir"
+                ) from None
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         data = bytes(envelope.original_content or envelope.content or b"")
@@ -83,15 +90,17 @@ class MailSink:
         return stored
 
     def _write(self, data: bytes) -> Path:
+        """A new ``.eml`` file, private (0600) whatever the umask."""
         assert self.directory is not None
         while True:
             path = self.directory / f"{next(self._numbers):06d}.eml"
             try:
-                with path.open("xb") as fh:
-                    fh.write(data)
-                return path
+                fd = private_files.create_file(path)
             except FileExistsError:
-                continue  # an earlier run's file: never overwrite it
+                continue  # an earlier run's file (or a link): never write through it
+            with open(fd, "wb") as fh:
+                fh.write(data)
+            return path
 
 
 @contextmanager

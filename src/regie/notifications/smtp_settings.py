@@ -5,6 +5,11 @@ Read from the region setting ``mail`` (JSON, stored by ``regie init`` from the c
 ``REGIE_SMTP_PORT``, ``REGIE_SMTP_USER``. The password comes ONLY from
 ``REGIE_SMTP_PASSWORD``; it is never part of ``repr`` or :meth:`SmtpSettings.describe`.
 Without any of these the sender talks to the local sink on 127.0.0.1:8025.
+
+Host and port are checked when the settings are made (:class:`MailConfigError`, exit 2),
+so a typo stops ``regie send`` before it claims anything. With a user, the login only
+goes over TLS: ``starttls`` left unset then means *required*; a login without TLS needs
+``allow_plaintext_auth = true``.
 """
 
 from __future__ import annotations
@@ -17,29 +22,64 @@ from typing import Any
 
 from regie.engine.storage import Tx
 from regie.errors import MailError
+from regie.notifications.config import host_problem
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8025
 DEFAULT_FROM = "regie@regie.localhost"
 
 
+class MailConfigError(MailError):
+    """The mail settings cannot work (host, port, TLS and login): fix the config."""
+
+    exit_code = 2
+
+
 @dataclass(frozen=True)
 class SmtpSettings:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
-    starttls: bool | None = None  # True: require, False: never, None: if the server offers it
+    starttls: bool | None = None  # True: require, False: never, None: see start_tls
     tls: bool = False  # implicit TLS (port 465)
     user: str | None = None
     password: str | None = field(default=None, repr=False)
+    allow_plaintext_auth: bool = False  # log in even where no TLS is in place
     from_address: str = DEFAULT_FROM
     message_id_domain: str = ""  # default: the domain of from_address
     ca_file: str | None = None  # extra CA bundle to trust (e.g. a private relay)
     connections: int = 2
-    batch_size: int = 50
     timeout: float = 30.0
     lease_seconds: int = 600
     max_attempts: int = 10
     digest_hour: int = 7  # local hour after which yesterday's digest goes out
+
+    def __post_init__(self) -> None:
+        where = "check [mail] in the region config and REGIE_SMTP_HOST/REGIE_SMTP_PORT"
+        problem = host_problem(self.host) if isinstance(self.host, str) else "no host name"
+        if problem:
+            raise MailConfigError(f"mail host: {problem}; {where}")
+        if isinstance(self.port, bool) or not isinstance(self.port, int):
+            raise MailConfigError(f"mail port {self.port!r} is not a number; {where}")
+        if not 1 <= self.port <= 65535:
+            raise MailConfigError(f"mail port {self.port} is not a TCP port (1 to 65535); {where}")
+        if self.tls and self.starttls:
+            raise MailConfigError("mail: tls and starttls are both true; choose one")
+        if self.user and self.start_tls is False and not self.tls and not self.allow_plaintext_auth:
+            raise MailConfigError(
+                f"mail: a login as {self.user!r} with starttls = false would send the password "
+                "unencrypted; remove starttls = false, use tls = true, or set "
+                "allow_plaintext_auth = true in [mail]"
+            )
+
+    @property
+    def start_tls(self) -> bool | None:
+        """STARTTLS: True required, False never, None if the server offers it. Unset, it
+        is required when a user logs in (unless ``allow_plaintext_auth``)."""
+        if self.tls:
+            return False
+        if self.starttls is not None:
+            return self.starttls
+        return True if self.user and not self.allow_plaintext_auth else None
 
     @property
     def domain(self) -> str:
@@ -50,15 +90,15 @@ class SmtpSettings:
     def describe(self) -> str:
         if self.tls:
             mode = "TLS"
-        elif self.starttls is None:
+        elif self.start_tls is None:
             mode = "STARTTLS if offered"
         else:
-            mode = "STARTTLS" if self.starttls else "plain"
+            mode = "STARTTLS" if self.start_tls else "plain"
         who = f" as {self.user}" if self.user else ""
         return f"{self.host}:{self.port} ({mode}{who})"
 
 
-_INT_KEYS = ("port", "connections", "batch_size", "lease_seconds", "max_attempts", "digest_hour")
+_INT_KEYS = ("port", "connections", "lease_seconds", "max_attempts", "digest_hour")
 _STR_KEYS = ("host", "user", "message_id_domain", "ca_file")
 
 
@@ -80,12 +120,16 @@ def settings_from_mapping(mail: Mapping[str, Any], env: Mapping[str, str]) -> Sm
         if mail.get("starttls") is not None:
             values["starttls"] = bool(mail["starttls"])
         values["tls"] = bool(mail.get("tls", False))
+        values["allow_plaintext_auth"] = bool(mail.get("allow_plaintext_auth", False))
         values.update(_env_values(env))
     except (TypeError, ValueError) as exc:
-        raise MailError(f"mail settings: {exc}; check [mail] in the region config") from None
+        raise MailConfigError(
+            f"mail settings: {exc}; check [mail] in the region config and the REGIE_SMTP_* "
+            "environment variables"
+        ) from None
     settings = SmtpSettings(**values)
-    if settings.connections < 1 or settings.batch_size < 1:
-        raise MailError("mail settings: connections and batch_size must be at least 1")
+    if settings.connections < 1:
+        raise MailConfigError("mail settings: connections must be at least 1")
     return settings
 
 
@@ -100,6 +144,10 @@ def _env_values(env: Mapping[str, str]) -> dict[str, Any]:
             raise ValueError(
                 f"REGIE_SMTP_PORT={env['REGIE_SMTP_PORT']!r} is not a port number"
             ) from None
+        if not 1 <= values["port"] <= 65535:
+            raise ValueError(f"REGIE_SMTP_PORT={values['port']} is not a TCP port (1 to 65535)")
+    if env.get("REGIE_SMTP_HOST") and (problem := host_problem(env["REGIE_SMTP_HOST"])):
+        raise ValueError(f"REGIE_SMTP_HOST: {problem}")
     if env.get("REGIE_SMTP_USER"):
         values["user"] = env["REGIE_SMTP_USER"]
     if env.get("REGIE_SMTP_PASSWORD"):

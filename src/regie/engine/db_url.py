@@ -1,0 +1,96 @@
+"""Where the database is: ``--db`` values and URLs, and the file of a new SQLite database.
+
+Part of :mod:`regie.engine.storage` (which re-exports :func:`database_url` and
+:func:`sqlite_file`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from regie.engine.db_errors import redact
+from regie.errors import StorageError, UsageError
+from regie.private_files import create_file
+
+if TYPE_CHECKING:
+    from regie.engine.storage import Database
+
+DEFAULT_DB = "regie.db"
+
+
+def database_url(db: str | None) -> str:
+    """``--db`` value, else ``REGIE_DB``, else ``./regie.db``; a plain path means SQLite."""
+    value = db or os.environ.get("REGIE_DB") or DEFAULT_DB
+    if "://" in value:
+        return value
+    try:
+        return f"sqlite:///{Path(value).expanduser()}"
+    except RuntimeError:  # "~someone" without such a user
+        raise StorageError(
+            f"{value}: no such home folder; give the database path in full"
+        ) from None
+
+
+def sqlite_file(url: str) -> str:
+    """The file of an SQLite URL, also for ``sqlite:///file:PATH?mode=ro&uri=true``."""
+    if "///" not in url:
+        return ":memory:"
+    path = url.split("///", 1)[1]
+    if "uri=true" in path and path.startswith("file:"):
+        path = path[len("file:") :].split("?", 1)[0]
+    return path
+
+
+SUPPORTED = (
+    "SQLite (a file path, or sqlite:///PATH) and PostgreSQL (postgresql+psycopg://USER@HOST/DB)"
+)
+
+
+def server_engine(url: str) -> Engine:
+    """The engine of a database server; a URL regie cannot use is a usage error that says
+    which ones it can."""
+    where = redact(url)
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        raise UsageError(f"{where}: not a database URL; regie works with {SUPPORTED}") from None
+    if backend != "postgresql":
+        raise UsageError(
+            f"{where}: regie does not work with {backend or 'this'} databases, only with "
+            f"{SUPPORTED}; check --db / REGIE_DB"
+        )
+    try:
+        # Times are stored as UTC; the server must read naive values as UTC too.
+        return create_engine(url, pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"})
+    except NoSuchModuleError:
+        raise UsageError(
+            f"{where}: unknown PostgreSQL driver; use postgresql+psycopg://USER@HOST/DB"
+        ) from None
+    except ImportError as exc:
+        raise UsageError(
+            f"{where}: the PostgreSQL driver ({exc.name or 'psycopg'}) is not installed; "
+            "pip install 'regie[postgres]'"
+        ) from None
+
+
+def create_database_file(db: Database) -> None:
+    """Create the file of a new SQLite database, private (0600), before SQLite opens it:
+    SQLite gives its WAL, SHM and journal files the mode of the database file."""
+    if not db.is_sqlite or db.path in ("", ":memory:") or os.path.lexists(db.path):
+        return
+    try:
+        os.close(create_file(db.path))
+    except FileExistsError:
+        return  # made meanwhile by a concurrent 'regie init'
+    except OSError as exc:
+        folder = os.path.dirname(os.path.abspath(db.path))
+        raise StorageError(
+            f"{db.path}: cannot create the database file ({exc.strerror or exc}); check that "
+            f"the folder {folder} exists and that you may write in it, or use another --db"
+        ) from None
