@@ -26,7 +26,9 @@ where that operation's audit event must land: a *slot* ``(key, position)``:
 * submit: key ``title:<title>`` (each title carries a unique token), position 0;
 * advance, return, defer, decide, confirm: key ``proposal:<id>``, position = number of
   state events of the proposal so far (so the event is the proposal's next one);
-* attend: key ``attend:<meeting>:<person>``, position = attendance events so far.
+* attend: key ``attend:<meeting>:<person>``, position = attendance events so far;
+* approve (the chairs' meeting approves an OOGO agenda): key ``approve:<meeting>``,
+  position = approvals of that meeting so far.
 
 Accounting (:func:`account`): every audit event of the run must be claimed by exactly one
 operation whose slot and action match (an unclaimed event is *doubled*: written twice or
@@ -47,6 +49,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import sqlite3
 import subprocess
@@ -140,7 +143,21 @@ class Worker:
         shown = self.d.show(self.db, proposal)
         if kind == "attend":
             return self.attend(n, shown)
+        if shown.get("state") == "oogo" and self.rng.random() < 0.4:
+            return self.approve(n, shown)
         return self.move(n, proposal, shown)
+
+    def approve(self, n: int, shown: dict[str, Any]) -> Op:
+        """The chairs' meeting approves the OOGO agenda the proposal waits on (issue #13):
+        as early as the clock allows, so before that meeting when it is still to come."""
+        meeting = str(shown["meeting"])
+        pos = self.count(
+            "SELECT COUNT(*) FROM audit_event WHERE action = 'agenda_approved' "
+            "AND meeting_id = ?",
+            (meeting,),
+        )
+        return Op(n, "approve", ["agenda", "approve", meeting], self.d.COORDINATOR,
+                  self.d.START, f"approve:{meeting}", pos, "agenda_approved")  # fmt: skip
 
     def submit(self, n: int) -> Op:
         title = f"Crash g{self.gen} op{n}"
@@ -166,7 +183,7 @@ class Worker:
             (proposal, *STATE_ACTIONS),
         )
         return Op(n, move, args, user, _meeting_now(shown, self.d.START),
-                  f"proposal:{proposal}", pos, EVENT_OF[move])  # fmt: skip
+                  f"proposal:{proposal}", pos, _event_of(move, shown))  # fmt: skip
 
     def attend(self, n: int, shown: dict[str, Any]) -> Op:
         meeting = str(shown["meeting"])
@@ -198,6 +215,20 @@ class Worker:
             out = self.d.run(self.db, op.args, now=op.now, user=op.user)
             _emit({"done": n, "code": out.code, "bad": out.bad,
                    "error": out.stderr.strip()[-300:] if out.code else ""})  # fmt: skip
+
+
+def _event_of(move: str, shown: dict[str, Any]) -> str:
+    """The event a move writes: information is noted, not decided (issue #13)."""
+    if move == "decide" and shown.get("purpose") == "information":
+        return "noted"
+    return EVENT_OF[move]
+
+
+def _reason(error: str) -> str:
+    """What a refusal was about, without the ids and times that make each one unique."""
+    text = error.removeprefix("regie: error: ").splitlines()[-1] if error else "?"
+    text = re.sub(r"P-\d{4}-\d+|[a-z]+(-[a-z0-9]+)*-\d{4}-\d{2}-\d{2}|\d[\d:T -]*", "#", text)
+    return text[:70]
 
 
 def _meeting_now(shown: dict[str, Any], floor: str) -> str:
@@ -310,6 +341,7 @@ class CrashReport:
     operations: int = 0  # started by a worker
     acknowledged: int = 0
     refused: int = 0  # clean refusals (exit 1/2): wrote nothing
+    refusals: Counter[str] = field(default_factory=Counter)  # by the refusal's first words
     kills: int = 0
     kills_in_flight: int = 0  # kills that hit an operation between begin and done
     kills_by_kind: Counter[str] = field(default_factory=Counter)  # ... which kind of operation
@@ -341,6 +373,7 @@ class CrashReport:
         return [
             ("operations", f"{self.operations}"),
             ("acknowledged", f"{self.acknowledged} (refused cleanly: {self.refused})"),
+            ("top refusals", "; ".join(f"{n}x {r}" for r, n in self.refusals.most_common(4))),
             (
                 "kills",
                 f"{self.kills} ({self.kills_in_flight} mid-operation: "
@@ -450,6 +483,7 @@ class _Run:
                 self.acknowledged.append(op)
         else:
             self.report.refused += 1
+            self.report.refusals[_reason(str(record.get("error", "")))] += 1
         return 1
 
     def after_kill(self, begun: dict[int, Op]) -> None:
@@ -504,7 +538,7 @@ def run_crash(
 
     with running(MailSink(on_message=note, keep=False)) as port:
         run = _Run(workdir, seed, port, check_each_kill)
-        init = driver.init(run.db)
+        init = driver.init(run.db, years=4)  # the clock only moves forward: a long calendar
         assert init.code == 0, init
         baseline = _events(run.db)
         while run.report.kills < kills:
@@ -569,6 +603,8 @@ def _events(db: Path) -> dict[str, list[str]]:
             found[f"attend:{meeting}:{data.get('person')}"].append(
                 f"attendance:{data.get('status')}"
             )
+        elif action == "agenda_approved":
+            found[f"approve:{meeting}"].append(action)
     return dict(found)
 
 

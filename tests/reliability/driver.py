@@ -116,8 +116,40 @@ def run(
     return Outcome(result.exit_code, result.stdout, result.stderr, crashed)
 
 
-def init(db: str | Path) -> Outcome:
-    return run(db, ["init", "--config", str(CONFIG)])
+def init(db: str | Path, *, years: int = 0) -> Outcome:
+    """``regie init`` with FoodValley; ``years`` > 0 adds that many years of the same
+    meetings (52 weeks apart, so on the same weekday) and open-ended mandates: a long run
+    whose clock only moves forward does not run out of meetings."""
+    config = CONFIG if years == 0 else longer_calendar(Path(db).parent, years)
+    return run(db, ["init", "--config", str(config)])
+
+
+def longer_calendar(folder: Path, years: int) -> Path:
+    import tomllib
+    from datetime import date
+
+    import tomli_w
+
+    data = tomllib.loads(CONFIG.read_text(encoding="utf-8"))
+    for body in data["bodies"]:
+        base = [m for m in body.get("meetings", []) if "id" not in m]
+        meetings, days = list(body.get("meetings", [])), {m["date"] for m in base}
+        for k in range(1, years + 1):
+            for m in base:
+                day = m["date"] + timedelta(weeks=52 * k)
+                if all(abs((day - d).days) > 6 for d in days):  # no clash with one kept
+                    meetings.append({**m, "date": day})
+                    days.add(day)
+        body["meetings"] = meetings
+    for mandate in data.get("mandates", []):
+        mandate.pop("until", None)
+    closed = data.get("calendar", {}).get("extra_closed_days", [])
+    data.setdefault("calendar", {})["extra_closed_days"] = [
+        d for d in closed if isinstance(d, date)
+    ]
+    target = folder / "foodvalley-long.toml"
+    target.write_text(tomli_w.dumps(data), encoding="utf-8")
+    return target
 
 
 def show(db: str | Path, proposal: str) -> dict[str, Any]:
