@@ -137,6 +137,8 @@ def test_the_confirmed_advice_goes_to_its_addressee(world: Any) -> None:
     sent = notices(world, "confirmed")
     assert {person for kind, person in sent if kind == "advice"} == swv_po
     assert not swv_po & {person for kind, person in sent if kind == "decision_final"}
+    contexts = world.sql("SELECT context FROM outbox WHERE kind = 'advice'")
+    assert contexts and all(json.loads(c)["addressee_name"] == "SWV PO" for (c,) in contexts)
 
 
 def test_advice_records_positive_negative_or_no_consensus(world: Any) -> None:

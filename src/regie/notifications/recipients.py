@@ -96,10 +96,20 @@ def _facts(tx: Tx, event: Event) -> dict[str, Any]:
     facts: dict[str, Any] = {}
     if event.proposal_id:
         facts.update(_proposal_facts(tx, event.proposal_id))
+        if facts.get("addressee") and event.action == "confirmed":  # the advice's mail
+            facts["addressee_name"] = _addressee_name(tx, str(facts["addressee"]))
     meeting_id = event.payload.get("meeting") or event.meeting_id
     if isinstance(meeting_id, str):
         facts.update(_meeting_facts(tx, meeting_id))
     return facts
+
+
+def _addressee_name(tx: Tx, addressee: str) -> str:
+    """``party:<id>`` or ``body:<id>`` as people name it (a party's short name)."""
+    kind, _, ident = addressee.partition(":")
+    column = "COALESCE(short_name, name)" if kind == "party" else "name"
+    table = "party" if kind == "party" else "body"
+    return str(tx.scalar(f"SELECT {column} FROM {table} WHERE id = ?", (ident,)) or "")
 
 
 def _proposal_facts(tx: Tx, proposal_id: str) -> dict[str, Any]:
