@@ -79,11 +79,28 @@ def _decision(lang: str, d: dict[str, Any]) -> str:
 )
 @click.option("--party", help="Concerned party.")
 @click.option("--state", help="e.g. awaiting_confirmation, decided, withdrawn.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="At most this many, newest first (also with --json).",
+)
+@click.option("--all", "show_all", is_flag=True, help="All of them (also with --json).")
 @json_option
 @pass_env
-def list_cmd(env: Env, as_json: bool, **filters: Any) -> None:
-    """List proposals, optionally filtered."""
-    rows = reader(env, queries.list_proposals, lang=env.lang, **filters)
+def list_cmd(env: Env, as_json: bool, limit: int, show_all: bool, **filters: Any) -> None:
+    """List proposals, newest first, optionally filtered: a page of --limit (50), and how
+    many more there are; --all lists every one. --json prints the same page as a list."""
+    page = reader(
+        env,
+        queries.proposal_page,
+        lang=env.lang,
+        limit=None if show_all else limit,
+        count=not as_json,
+        **filters,
+    )
+    rows = page["items"]
     if as_json:
         emit_json(rows)
         return
@@ -101,6 +118,8 @@ def list_cmd(env: Env, as_json: bool, **filters: Any) -> None:
             for r in rows
         ],
     )
+    if page["total"] > len(rows):
+        say(w.line(env.lang, "more", n=page["total"] - len(rows), limit=limit))
 
 
 def _meeting(lang: str, meeting: str | None, body_name: str | None, starts_at: str | None) -> str:

@@ -271,8 +271,17 @@ meeting_option = click.option(
 
 
 def service(env: Env, fn: Callable[..., Any], **kwargs: Any) -> Any:
-    """Run one write service in its own session (the service commits)."""
-    with env.database().transaction() as session:
+    """Run one write service in its own session (the service commits).
+
+    First, in a read transaction, :func:`~regie.engine.changes.prepare` imports and loads
+    what the service needs, so the write lock is held only for reading rows and writing
+    (issue 15: imports inside ``BEGIN IMMEDIATE`` held it for up to seconds)."""
+    from regie.engine.changes import prepare
+
+    db = env.database()
+    with db.transaction(write=False) as ahead:
+        prepare(ahead, env.clock)
+    with db.transaction() as session:
         return fn(session=session, clock=env.clock, **kwargs)
 
 

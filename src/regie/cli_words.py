@@ -71,6 +71,8 @@ LINES: Final[dict[str, dict[str, str]]] = {
         "return_to": "return --to {stages}",
         "or": " of ",
         "none": "geen",
+        "more": "nog {n}, niet getoond (de nieuwste {limit} staan hier; --limit N of --all "
+        "voor meer)",
     },
     "en": {
         "submitted": "{pid} submitted to {body}, on {when} ({meeting})",
@@ -127,6 +129,7 @@ LINES: Final[dict[str, dict[str, str]]] = {
         "return_to": "return --to {stages}",
         "or": " or ",
         "none": "none",
+        "more": "{n} more, not shown (newest {limit} shown; --limit N or --all for more)",
     },
 }
 

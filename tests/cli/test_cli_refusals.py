@@ -270,6 +270,8 @@ def test_proposal_ids_sort_numerically_past_999(db_file: Path) -> None:
     made = [submit(db_file, f"Item {i}") for i in range(3)]
     assert made == ["P-2026-999", "P-2026-1000", "P-2026-1001"]
     listed = [r["id"] for r in json.loads(ok(db_file, "list", "--json").stdout)]
-    assert listed == made  # text order would put P-2026-1000 first
+    # newest first; submitted at the same moment, the higher number first (text order
+    # would put P-2026-999 first)
+    assert listed == made[::-1]
     table = ok(db_file, "list").stdout
-    assert table.index("P-2026-999") < table.index("P-2026-1000") < table.index("P-2026-1001")
+    assert table.index("P-2026-1001") < table.index("P-2026-1000") < table.index("P-2026-999")

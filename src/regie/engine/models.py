@@ -104,6 +104,13 @@ class WorkflowVersion(SQLModel, table=True):
 
 
 class Proposal(SQLModel, table=True):
+    # `regie list` (newest first, filters): migration 0007
+    __table_args__ = (
+        Index("ix_proposal_submitted", "submitted_at"),
+        Index("ix_proposal_state_submitted", "state", "submitted_at"),
+        Index("ix_proposal_stage_submitted", "stage", "submitted_at"),
+        Index("ix_proposal_meeting", "meeting_id"),
+    )
     id: str = Field(primary_key=True)
     title: str
     summary: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
@@ -127,6 +134,7 @@ class Proposal(SQLModel, table=True):
 
 class ProposalParty(SQLModel, table=True):
     __tablename__ = "proposal_party"
+    __table_args__ = (Index("ix_proposal_party_party", "party_id", "proposal_id"),)
     proposal_id: str = Field(foreign_key="proposal.id", primary_key=True)
     party_id: str = Field(foreign_key="party.id", primary_key=True)
 

@@ -18,7 +18,6 @@ from regie.engine import audit
 from regie.engine import repository as repo
 from regie.engine.agenda_history import counts_per_meeting, pending_route_proposals, placements
 from regie.engine.filters import check_filters, require_known
-from regie.engine.ids import order_by_proposal
 from regie.engine.moves import allowed_moves
 from regie.engine.routing import may_route
 from regie.engine.storage import AnySession, Tx, as_datetime
@@ -154,35 +153,52 @@ def list_proposals(
     purpose: str | None = None,
     party: str | None = None,
     state: str | None = None,
+    limit: int | None = None,
     lang: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Proposals in the order of their ids (``P-2026-1000`` after ``P-2026-999``); a filter
-    value that names nothing known is a usage error listing the known ones."""
+    """Proposals, newest first (by submission; the same moment: the higher id first, so
+    ``P-2026-1000`` before ``P-2026-999``); at most ``limit`` (None: all). A filter value
+    that names nothing known is a usage error listing the known ones."""
+    return proposal_page(
+        session=session, stage=stage, body=body, purpose=purpose, party=party, state=state,
+        limit=limit, lang=lang, count=False,
+    )["items"]  # fmt: skip
+
+
+def proposal_page(
+    *,
+    session: AnySession,
+    stage: str | None = None,
+    body: str | None = None,
+    purpose: str | None = None,
+    party: str | None = None,
+    state: str | None = None,
+    limit: int | None = 50,
+    lang: str | None = None,
+    count: bool = True,
+) -> dict[str, Any]:
+    """One page of :func:`list_proposals`: ``items`` and ``total``, the number of proposals
+    the filters match (None when ``count`` is false). Filters and order run in SQL, on the
+    indexes of migration 0007."""
     tx = Tx(session)
     check_filters(tx, stage=stage, body=body, purpose=purpose, party=party, state=state)
-    where, params = ["1 = 1"], []
-    for column, value in (("p.stage", stage), ("p.purpose", purpose), ("p.state", state)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(value)
-    if body is not None:
-        where.append("m.body_id = ?")
-        params.append(body)
-    if party is not None:
-        where.append(
-            "EXISTS (SELECT 1 FROM proposal_party pp WHERE pp.proposal_id = p.id "
-            "AND pp.party_id = ?)"
-        )
-        params.append(party)
+    where, params = _list_where(stage=stage, body=body, purpose=purpose, party=party, state=state)
     rows = tx.all(
         "SELECT p.id, p.title, p.purpose, p.stage, p.state, p.meeting_id, m.body_id, "
         "m.starts_at, b.name, p.workflow_digest "
         "FROM proposal p LEFT JOIN meeting m ON m.id = p.meeting_id "
         "LEFT JOIN body b ON b.id = m.body_id "
-        f"WHERE {' AND '.join(where)} ORDER BY {order_by_proposal('p.id')}",
-        params,
+        f"WHERE {where} ORDER BY p.submitted_at DESC, {_NEWEST_ID}"
+        + (" LIMIT ?" if limit is not None else ""),
+        [*params, limit] if limit is not None else params,
     )
-    out = []
+    total: int | None = None
+    if count:
+        total = len(rows)
+        if limit is not None and total >= limit:
+            join = " JOIN meeting m ON m.id = p.meeting_id" if body is not None else ""
+            total = int(tx.scalar(f"SELECT COUNT(*) FROM proposal p{join} WHERE {where}", params))
+    items = []
     for r in rows:
         item = {
             "id": r[0],
@@ -197,8 +213,27 @@ def list_proposals(
         }
         if lang:
             _add_item_labels(item, repo.workflow_for(tx, r[9]).workflow, labels.language(lang))
-        out.append(item)
-    return out
+        items.append(item)
+    return {"items": items, "total": total}
+
+
+# ids.order_by_proposal, reversed: the higher number first
+_NEWEST_ID = "substr(p.id, 1, 7) DESC, length(p.id) DESC, p.id DESC"
+
+
+def _list_where(**filters: str | None) -> tuple[str, list[Any]]:
+    where, params = ["1 = 1"], []
+    for name in ("stage", "purpose", "state"):
+        if filters[name] is not None:
+            where.append(f"p.{name} = ?")
+            params.append(filters[name])
+    if filters["body"] is not None:
+        where.append("m.body_id = ?")
+        params.append(filters["body"])
+    if filters["party"] is not None:
+        where.append("p.id IN (SELECT pp.proposal_id FROM proposal_party pp WHERE pp.party_id = ?)")
+        params.append(filters["party"])
+    return " AND ".join(where), params
 
 
 def _add_item_labels(item: dict[str, Any], wf: Workflow, lang: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime
@@ -45,6 +46,8 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.busy_timeout_ms = busy_timeout_ms or busy_timeout_from_env()
+        # REGIE_TRACE_LOCK=FILE: append how long each write transaction held the lock
+        self.trace_lock = os.environ.get("REGIE_TRACE_LOCK", "")
         if self.is_sqlite:
             self.path = sqlite_file(url)
             # Sessions end their own transactions (commit, or rollback on close), so the pool
@@ -308,6 +311,7 @@ class DbSession:
         self.cursor: Any = conn.cursor()
         self._open = False
         self._write = write
+        self._locked_at = 0.0  # perf_counter() when BEGIN IMMEDIATE got the lock (traced)
         try:
             self._begin()
         except BaseException:  # e.g. busy past the timeout: give the connection back
@@ -320,6 +324,8 @@ class DbSession:
             if self._relaxed:
                 self._conn.execute("PRAGMA synchronous=NORMAL")  # back to FULL in close()
             self._conn.execute("BEGIN IMMEDIATE" if self._write else "BEGIN")
+            if self._write and self.db.trace_lock:
+                self._locked_at = time.perf_counter()
         elif self._relaxed:
             self.cursor.execute("SET LOCAL synchronous_commit TO OFF")
         self._open = True
@@ -327,11 +333,22 @@ class DbSession:
     def commit(self) -> None:
         self._conn.commit()
         self._open = False
+        self._trace("commit")
 
     def rollback(self) -> None:
         if self._open:
             self._conn.rollback()
             self._open = False
+            self._trace("rollback")
+
+    def _trace(self, end: str) -> None:
+        """One line per traced write transaction: milliseconds from BEGIN IMMEDIATE (lock
+        taken) to COMMIT or ROLLBACK (lock released), then how it ended."""
+        if self._locked_at:
+            held = (time.perf_counter() - self._locked_at) * 1000
+            self._locked_at = 0.0
+            with open(self.db.trace_lock, "a", encoding="ascii") as out:
+                out.write(f"{held:.3f} {end}\n")
 
     def close(self) -> None:
         try:
