@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import click
 
-from regie.cli_support import Env, RegieClickError, emit_json, json_option, pass_env, say
+from regie.cli_support import (
+    Env,
+    RegieClickError,
+    emit_json,
+    is_tty,
+    json_option,
+    pass_env,
+    say,
+)
 
 
 @click.command()
@@ -14,9 +22,16 @@ def check(env: Env, as_json: bool) -> None:
     """Check the database: storage, audit chain and the engine's invariants.
 
     Exits 1 and names the ids involved when anything is wrong; only reads."""
-    from regie.engine.check import check_database
+    from rich.progress import Progress
 
-    report = check_database(db=env.database())
+    from regie.engine.check import check_database, work_units
+
+    db = env.database()
+    # a bar on a terminal when the run takes more than a second or so (like `audit verify`)
+    show_bar = is_tty() and not as_json and (total := work_units(db)) > 5000
+    with Progress(disable=not show_bar, transient=True) as bar:
+        task = bar.add_task("checking", total=total if show_bar else None)
+        report = check_database(db=db, progress=lambda n: bar.advance(task, n))
     if as_json:
         emit_json(report.as_dict())
     else:

@@ -35,19 +35,30 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import inspect
 
 from regie.engine import audit
-from regie.engine.check_governance import governance_findings
-from regie.engine.check_tables import table_findings
+from regie.engine.check_governance import PARTY_ACTIONS, governance_findings, parties_findings
+from regie.engine.check_tables import (
+    DECISION_COLUMNS,
+    PROPOSAL_COLUMNS,
+    Ev,
+    decision_findings,
+    event_of,
+    meeting_ids,
+    placement_findings,
+    proposal_findings,
+    workflow_text_findings,
+)
 from regie.engine.machine import CompiledWorkflow
 from regie.engine.replay import (
     PRESENCE_ACTIONS,
     STATE_ACTIONS,
+    Finding,
     Presence,
     Stored,
     compare,
@@ -100,13 +111,29 @@ class CheckReport:
         }
 
 
-def check_database(*, db: Database) -> CheckReport:
-    """Run every check; the database is only read."""
+CHUNK = 1000  # proposals read at a time, with their events, decisions and parties
+
+
+def work_units(db: Database) -> int:
+    """The steps :func:`check_database` reports to ``progress``: events, then proposals."""
+    with db.session(write=False) as session:
+        tx = Tx(session)
+        return int(tx.scalar("SELECT COUNT(*) FROM audit_event") or 0) + int(
+            tx.scalar("SELECT COUNT(*) FROM proposal") or 0
+        )
+
+
+def check_database(*, db: Database, progress: Callable[[int], None] | None = None) -> CheckReport:
+    """Run every check; the database is only read.
+
+    Memory does not grow with the number of proposals: they are read ``CHUNK`` at a time
+    with their events, decisions and parties. ``progress(n)`` is called as events of the
+    chain and then proposals are done (:func:`work_units` in all)."""
     report = CheckReport(database=db.path or "(server)")
     with db.session(write=False) as session:
         tx = Tx(session)
         _storage(tx, db, report)
-        chain = audit.verify(session)
+        chain = audit.verify(session, progress)
         report.events = chain.events
         if not chain.ok:
             report.add(
@@ -114,13 +141,31 @@ def check_database(*, db: Database) -> CheckReport:
                 f"the hash chain is broken: {chain.problem}",
                 [f"event {chain.bad_event}"],
             )
-        _proposals(tx, report)
+        later = _Later()
+        _proposals(tx, report, later, progress)
         _presence(tx, report)
-        _add(report, table_findings(tx))
+        _add(report, later.proposal_rows)
+        _add(report, _by_id(later.decisions))
+        _add(report, workflow_text_findings(tx))
+        _add(report, _by_id(later.placements))
         _references(tx, report)
         _outbox(tx, db, report)
-        _add(report, governance_findings(tx))
+        _add(report, governance_findings(tx, _by_id(later.parties)))
     return report
+
+
+@dataclass
+class _Later:
+    """Findings of the proposal pass that are reported after other checks (in their order)."""
+
+    proposal_rows: list[Finding] = field(default_factory=list)
+    decisions: list[tuple[str, Finding]] = field(default_factory=list)  # (proposal id, …)
+    placements: list[tuple[str, Finding]] = field(default_factory=list)
+    parties: list[tuple[str, Finding]] = field(default_factory=list)
+
+
+def _by_id(found: list[tuple[str, Finding]]) -> list[Finding]:
+    return [finding for _pid, finding in sorted(found, key=lambda f: f[0])]
 
 
 def _storage(tx: Tx, db: Database, report: CheckReport) -> None:
@@ -143,55 +188,169 @@ def _storage(tx: Tx, db: Database, report: CheckReport) -> None:
         )
 
 
-def _events_by_proposal(tx: Tx) -> dict[str, list[audit.Event]]:
-    found: dict[str, list[audit.Event]] = defaultdict(list)
-    actions = ", ".join(f"'{a}'" for a in STATE_ACTIONS)
-    rows = tx.all(
-        "SELECT id, at, actor, acting_for, action, proposal_id, meeting_id, payload, prev_hash, "
-        f"hash FROM audit_event WHERE action IN ({actions}) ORDER BY id"
-    )
+_EVENT = "id, at, actor, acting_for, action, proposal_id, meeting_id, payload, prev_hash, hash"
+_ACTIONS = (*STATE_ACTIONS, *(a for a in PARTY_ACTIONS if a not in STATE_ACTIONS))
+_PROPOSAL = ("workflow_digest", "route", "stage", "state", "meeting_id", "version")
+
+
+@dataclass
+class _Events:
+    """The state and party events of one proposal id, in order of id."""
+
+    state: list[audit.Event] = field(default_factory=list)
+    tables: list[Ev] = field(default_factory=list)
+    parties: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
+
+    def add(self, row: tuple[Any, ...]) -> None:
+        payload = json.loads(row[7])
+        action = row[4]
+        if action in STATE_ACTIONS:
+            self.state.append(
+                audit.Event(
+                    int(row[0]),
+                    row[1],
+                    row[2],
+                    row[3],
+                    action,
+                    row[5],
+                    row[6],
+                    payload,
+                    row[8],
+                    row[9],
+                )
+            )
+            self.tables.append(event_of((row[0], row[1], row[2], action, row[5], row[6]), payload))
+        if action in PARTY_ACTIONS:
+            self.parties.append((int(row[0]), action, payload))
+
+
+def _grouped(rows: list[tuple[Any, ...]]) -> dict[str, _Events]:
+    found: dict[str, _Events] = defaultdict(_Events)
     for row in rows:
-        ev = audit.Event(
-            int(row[0]),
-            row[1],
-            row[2],
-            row[3],
-            row[4],
-            row[5],
-            row[6],
-            json.loads(row[7]),
-            row[8],
-            row[9],
-        )
-        found[ev.proposal_id or ""].append(ev)
+        found[row[5] or ""].add(row)
     return found
 
 
-def _stored(tx: Tx) -> Iterator[Stored]:
-    decisions: dict[str, list[tuple[int, str, str, str | None]]] = defaultdict(list)
-    retracted: dict[str, set[int]] = defaultdict(set)
-    for pid, version, outcome, text, by, gone in tx.all(
-        "SELECT proposal_id, version, outcome, text, confirmed_by, retracted_at FROM decision "
-        "ORDER BY proposal_id, version"
-    ):
-        decisions[pid].append((int(version), outcome, text, by))
-        if gone is not None:
-            retracted[pid].add(int(version))
-    for row in tx.all(
-        "SELECT id, workflow_digest, route, stage, state, meeting_id, version FROM proposal "
-        "ORDER BY id"
-    ):
-        yield Stored(
-            row[0],
-            row[1],
-            json.loads(row[2]),
-            row[3],
-            row[4],
-            row[5],
-            int(row[6]),
-            decisions.get(row[0], []),
-            frozenset(retracted.get(row[0], ())),
+def _in_range(tx: Tx, sql: str, lo: str, hi: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Rows of ``sql`` (its first column the proposal id) for ids from lo to hi."""
+    found: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    for row in tx.all(sql, (lo, hi)):
+        found[row[0]].append(row)
+    return found
+
+
+def _chunks(tx: Tx) -> Iterator[list[tuple[Any, ...]]]:
+    """The proposals (id, _PROPOSAL, PROPOSAL_COLUMNS without id) in order of id."""
+    columns = ", ".join(("id", *_PROPOSAL, *PROPOSAL_COLUMNS[1:]))
+    last: str | None = None
+    while True:
+        where, params = ("WHERE id > ? ", (last,)) if last is not None else ("", ())
+        rows = tx.all(f"SELECT {columns} FROM proposal {where}ORDER BY id LIMIT {CHUNK}", params)
+        if not rows:
+            return
+        yield rows
+        last = rows[-1][0]
+
+
+def _proposals(
+    tx: Tx, report: CheckReport, later: _Later, progress: Callable[[int], None] | None
+) -> None:
+    actions = ", ".join(f"'{a}'" for a in _ACTIONS)
+    meetings = meeting_ids(tx)
+    for rows in _chunks(tx):
+        lo, hi = rows[0][0], rows[-1][0]
+        events = _grouped(
+            tx.all(
+                f"SELECT {_EVENT} FROM audit_event WHERE proposal_id >= ? AND proposal_id <= ? "
+                f"AND action IN ({actions}) ORDER BY id",
+                (lo, hi),
+            )
         )
+        decisions = _in_range(
+            tx,
+            f"SELECT {', '.join(DECISION_COLUMNS)} FROM decision "
+            "WHERE proposal_id >= ? AND proposal_id <= ? ORDER BY proposal_id, version",
+            lo,
+            hi,
+        )
+        parties = _in_range(
+            tx,
+            "SELECT proposal_id, party_id FROM proposal_party "
+            "WHERE proposal_id >= ? AND proposal_id <= ?",
+            lo,
+            hi,
+        )
+        for row in rows:
+            _proposal(tx, report, later, meetings, row, events, decisions, parties)
+        if progress is not None:
+            progress(len(rows))
+    _orphans(tx, report, later, meetings, actions)
+
+
+def _proposal(
+    tx: Tx,
+    report: CheckReport,
+    later: _Later,
+    meetings: set[str],
+    row: tuple[Any, ...],
+    events: dict[str, _Events],
+    decisions: dict[str, list[tuple[Any, ...]]],
+    parties: dict[str, list[tuple[Any, ...]]],
+) -> None:
+    pid = row[0]
+    mine = events.get(pid) or _Events()
+    versions = decisions.get(pid, [])
+    p = Stored(
+        pid,
+        row[1],
+        json.loads(row[2]),
+        row[3],
+        row[4],
+        row[5],
+        int(row[6]),
+        [(int(d[1]), d[3], d[4], d[9]) for d in versions],  # version, outcome, text, by
+        frozenset(int(d[1]) for d in versions if d[12] is not None),  # retracted_at
+    )
+    report.proposals += 1
+    cw = _workflow(tx, p, report)
+    replayed, findings = replay(mine.state, cw)
+    _add(report, findings)
+    _add(report, compare(p, replayed))
+    stored = dict(zip(PROPOSAL_COLUMNS, (pid, *row[1 + len(_PROPOSAL) :]), strict=True))
+    later.proposal_rows.extend(proposal_findings(stored, mine.tables))
+    later.decisions.extend((pid, f) for f in decision_findings(pid, versions, mine.tables))
+    later.placements.extend((pid, f) for f in placement_findings(pid, mine.tables, meetings))
+    held = {str(r[1]) for r in parties.get(pid, [])}
+    later.parties.extend((pid, f) for f in parties_findings(pid, mine.parties, held))
+
+
+def _orphans(tx: Tx, report: CheckReport, later: _Later, meetings: set[str], actions: str) -> None:
+    """Events (and decision rows) that name no existing proposal."""
+    events = _grouped(
+        tx.all(
+            f"SELECT {', '.join('e.' + c for c in _EVENT.split(', '))} FROM audit_event e "
+            f"LEFT JOIN proposal p ON p.id = e.proposal_id WHERE p.id IS NULL "
+            f"AND e.action IN ({actions}) ORDER BY e.id"
+        )
+    )
+    decisions: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    for row in tx.all(
+        f"SELECT {', '.join('d.' + c for c in DECISION_COLUMNS)} FROM decision d "
+        "LEFT JOIN proposal p ON p.id = d.proposal_id WHERE p.id IS NULL "
+        "ORDER BY d.proposal_id, d.version"
+    ):
+        decisions[str(row[0])].append(row)
+    for pid, rows in decisions.items():
+        mine = events.get(pid) or _Events()
+        later.decisions.extend((pid, f) for f in decision_findings(pid, rows, mine.tables))
+    for pid, orphans in sorted(events.items()):
+        later.placements.extend((pid, f) for f in placement_findings(pid, orphans.tables, meetings))
+        if orphans.state:
+            report.add(
+                "event_without_proposal",
+                f"{len(orphans.state)} state-change event(s) name a proposal that does not exist",
+                [pid or "(none)", *_event_ids(orphans.state)],
+            )
 
 
 def _workflow(tx: Tx, p: Stored, report: CheckReport) -> CompiledWorkflow | None:
@@ -212,22 +371,6 @@ def _workflow(tx: Tx, p: Stored, report: CheckReport) -> CompiledWorkflow | None
     if p.stage not in [s.id for s in cw.workflow.stages]:
         report.add("stage_unknown", f"stage '{p.stage}' is not a stage of its workflow", [p.id])
     return cw
-
-
-def _proposals(tx: Tx, report: CheckReport) -> None:
-    events = _events_by_proposal(tx)
-    for p in _stored(tx):
-        report.proposals += 1
-        cw = _workflow(tx, p, report)
-        replayed, findings = replay(events.pop(p.id, []), cw)
-        _add(report, findings)
-        _add(report, compare(p, replayed))
-    for pid, orphans in sorted(events.items()):
-        report.add(
-            "event_without_proposal",
-            f"{len(orphans)} state-change event(s) name a proposal that does not exist",
-            [pid or "(none)", *_event_ids(orphans)],
-        )
 
 
 def _event_ids(events: list[audit.Event]) -> list[str]:

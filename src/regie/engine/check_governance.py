@@ -20,8 +20,7 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from regie.clock import to_local
@@ -31,11 +30,13 @@ from regie.engine.storage import Tx, as_datetime
 Finding = tuple[str, str, list[str]]  # (code, message, ids), as in replay.py
 
 
-def governance_findings(tx: Tx) -> Iterator[Finding]:
+def governance_findings(tx: Tx, parties: Iterable[Finding]) -> Iterator[Finding]:
+    """``parties``: the :func:`parties_findings` of every proposal, in order of its id
+    (gathered by ``regie check`` while it streams the proposals)."""
     roles = _roles(tx)
     yield from _routes(tx, roles.get("routing_body"))
     yield from _top_decisions(tx, roles.get("top_body"))
-    yield from _parties(tx)
+    yield from parties
     yield from _timing(tx)
 
 
@@ -106,29 +107,28 @@ def _top_decisions(tx: Tx, top: str | None) -> Iterator[Finding]:
             )
 
 
-def _parties(tx: Tx) -> Iterator[Finding]:
-    replayed: dict[str, tuple[set[str], int]] = {}  # parties, the event that gives them
-    for ev_id, pid, action, payload in tx.all(
-        "SELECT id, proposal_id, action, payload FROM audit_event "
-        "WHERE action IN ('submitted', 'parties_changed') ORDER BY id"
-    ):
-        data = json.loads(payload)
+PARTY_ACTIONS = ("submitted", "parties_changed")
+
+
+def parties_findings(
+    pid: str, events: list[tuple[int, str, dict[str, Any]]], stored: set[str]
+) -> Iterator[Finding]:
+    """The concerned parties stored for one existing proposal against its ``submitted`` and
+    ``parties_changed`` events (id, action, payload; in order of id)."""
+    replayed: tuple[set[str], int] | None = None  # parties, the event that gives them
+    for ev_id, action, data in events:
         if action == "submitted" and isinstance(data.get("parties"), list):
-            replayed[pid] = ({str(x) for x in data["parties"]}, int(ev_id))
-        elif action == "parties_changed" and pid in replayed:
-            replayed[pid] = ({str(x) for x in data.get("after", [])}, int(ev_id))
-    stored: dict[str, set[str]] = defaultdict(set)
-    for pid, party in tx.all("SELECT proposal_id, party_id FROM proposal_party"):
-        stored[pid].add(party)
-    existing = {r[0] for r in tx.all("SELECT id FROM proposal")}  # others: event_without_…
-    for pid, (parties, ev_id) in sorted(replayed.items()):
-        if pid in existing and stored.get(pid, set()) != parties:
-            yield (
-                "parties_mismatch",
-                f"proposal_party of {pid}: stored {sorted(stored.get(pid, set()))} but event "
-                f"{ev_id} gives {sorted(parties)}",
-                [pid, f"event {ev_id}"],
-            )
+            replayed = ({str(x) for x in data["parties"]}, int(ev_id))
+        elif action == "parties_changed" and replayed is not None:
+            replayed = ({str(x) for x in data.get("after", [])}, int(ev_id))
+    if replayed is not None and stored != replayed[0]:
+        parties, ev_id = replayed
+        yield (
+            "parties_mismatch",
+            f"proposal_party of {pid}: stored {sorted(stored)} but event "
+            f"{ev_id} gives {sorted(parties)}",
+            [pid, f"event {ev_id}"],
+        )
 
 
 def _timing(tx: Tx) -> Iterator[Finding]:

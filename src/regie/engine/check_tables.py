@@ -34,13 +34,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from regie.engine.replay import STATE_ACTIONS, shown
+from regie.engine.replay import shown
 from regie.engine.storage import Tx, as_datetime
 
 Finding = tuple[str, str, list[str]]  # (code, message, ids), as in replay.py
@@ -100,27 +99,10 @@ _KEPT_BY_AMENDMENT = ("outcome", "override_reason", "dissent")
 PLACING = ("submitted", "advanced", "returned", "deferred")
 
 
-def table_findings(tx: Tx) -> Iterator[Finding]:
-    events = state_events(tx)
-    for row in tx.all(f"SELECT {', '.join(PROPOSAL_COLUMNS)} FROM proposal ORDER BY id"):
-        stored = dict(zip(PROPOSAL_COLUMNS, row, strict=True))
-        yield from proposal_findings(stored, events.get(str(stored["id"]), []))
-    yield from _decisions(tx, events)
-    yield from _workflow_texts(tx)
-    yield from _placements(tx, events)
-
-
-def state_events(tx: Tx) -> dict[str, list[Ev]]:
-    found: dict[str, list[Ev]] = defaultdict(list)
-    for ev_id, at, actor, action, pid, meeting_id, payload in tx.all(
-        "SELECT id, at, actor, action, proposal_id, meeting_id, payload FROM audit_event "
-        f"WHERE action IN ({', '.join('?' for _ in STATE_ACTIONS)}) ORDER BY id",
-        STATE_ACTIONS,
-    ):
-        data = json.loads(payload)
-        ev = Ev(int(ev_id), as_datetime(at), actor, action, pid or "", meeting_id, data)
-        found[ev.proposal_id].append(ev)
-    return found
+def event_of(row: tuple[Any, ...], payload: dict[str, Any]) -> Ev:
+    """An Ev from (id, at, actor, action, proposal_id, meeting_id) and its parsed payload."""
+    ev_id, at, actor, action, pid, meeting_id = row
+    return Ev(int(ev_id), as_datetime(at), actor, action, pid or "", meeting_id, payload)
 
 
 def _value(column: str, value: Any) -> Any:
@@ -211,16 +193,15 @@ def decision_given(events: list[Ev]) -> dict[int, Given]:
     return versions
 
 
-def _decisions(tx: Tx, events: dict[str, list[Ev]]) -> Iterator[Finding]:
-    replayed: dict[str, dict[int, Given]] = {}
-    for row in tx.all(
-        f"SELECT {', '.join(DECISION_COLUMNS)} FROM decision ORDER BY proposal_id, version"
-    ):
+def decision_findings(pid: str, rows: list[tuple[Any, ...]], events: list[Ev]) -> Iterator[Finding]:
+    """The decision rows of one proposal (DECISION_COLUMNS, by version) against its events."""
+    replayed: dict[int, Given] | None = None
+    for row in rows:
         stored = dict(zip(DECISION_COLUMNS, row, strict=True))
-        pid, version = str(stored["proposal_id"]), int(stored["version"])
-        if pid not in replayed:
-            replayed[pid] = decision_given(events.get(pid, []))
-        given = replayed[pid].get(version)
+        version = int(stored["version"])
+        if replayed is None:
+            replayed = decision_given(events)
+        given = replayed.get(version)
         if given is None:
             continue  # a version without its event: reported by the replay
         for column, was, value, ev in _differences(stored, given):
@@ -234,7 +215,7 @@ def _decisions(tx: Tx, events: dict[str, list[Ev]]) -> Iterator[Finding]:
 # -- workflow texts and placements -------------------------------------------------------------
 
 
-def _workflow_texts(tx: Tx) -> Iterator[Finding]:
+def workflow_text_findings(tx: Tx) -> Iterator[Finding]:
     for digest, text in tx.all("SELECT digest, text FROM workflow_version ORDER BY digest"):
         actual = hashlib.sha256(str(text).encode("utf-8")).hexdigest()
         if actual != digest:
@@ -246,18 +227,21 @@ def _workflow_texts(tx: Tx) -> Iterator[Finding]:
             )
 
 
-def _placements(tx: Tx, events: dict[str, list[Ev]]) -> Iterator[Finding]:
-    meetings = {str(r[0]) for r in tx.all("SELECT id FROM meeting")}
-    for pid, evs in sorted(events.items()):
-        for ev in evs:
-            if ev.action not in PLACING:
-                continue
-            named = (ev.meeting_id, ev.payload.get("meeting"), ev.payload.get("from_meeting"))
-            for meeting in dict.fromkeys(str(m) for m in named if m):
-                if meeting not in meetings:
-                    yield (
-                        "placement_meeting_missing",
-                        f"event {ev.id} ({ev.action}) of {pid or '(none)'} names meeting "
-                        f"{meeting}, which does not exist",
-                        [pid, meeting, f"event {ev.id}"],
-                    )
+def meeting_ids(tx: Tx) -> set[str]:
+    return {str(r[0]) for r in tx.all("SELECT id FROM meeting")}
+
+
+def placement_findings(pid: str, events: list[Ev], meetings: set[str]) -> Iterator[Finding]:
+    """Every meeting the placement events of one proposal (or orphan id) name exists."""
+    for ev in events:
+        if ev.action not in PLACING:
+            continue
+        named = (ev.meeting_id, ev.payload.get("meeting"), ev.payload.get("from_meeting"))
+        for meeting in dict.fromkeys(str(m) for m in named if m):
+            if meeting not in meetings:
+                yield (
+                    "placement_meeting_missing",
+                    f"event {ev.id} ({ev.action}) of {pid or '(none)'} names meeting "
+                    f"{meeting}, which does not exist",
+                    [pid, meeting, f"event {ev.id}"],
+                )
