@@ -9,8 +9,9 @@ import os
 import shutil
 import signal
 import sqlite3
+import uuid
 from collections.abc import Callable, Iterator
-from contextlib import closing, suppress
+from contextlib import AbstractContextManager, closing, contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -234,3 +235,37 @@ def _no_process_left_behind() -> Iterator[None]:
             os.kill(pid, signal.SIGKILL)
     if left:
         pytest.fail(f"the test left processes running (now killed): {left}")
+
+
+# -- PostgreSQL (the local server, 127.0.0.1:5432, trust auth) -----------------------------
+
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+
+
+@contextmanager
+def _scratch_database(prefix: str) -> Iterator[str]:
+    """A fresh database on the local server (its SQLAlchemy URL), dropped afterwards. An
+    unreachable server skips the test outside CI; in CI (CI=true) it fails it, so no
+    required check is skipped there."""
+    import psycopg
+
+    try:
+        admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL not reachable on 127.0.0.1:5432 ({exc})")
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_scratch() -> Callable[[str], AbstractContextManager[str]]:
+    """``with pg_scratch("regie_test") as url:`` a fresh PostgreSQL database."""
+    return _scratch_database

@@ -1,270 +1,91 @@
-"""The `regie` command: parse, call one service, print. No SQL and no rules here."""
+"""The `regie` command: parse, call one service, print. No SQL and no rules here.
+
+The root group loads a command's module only when that command is used, so `regie --help`
+costs little more than click itself: it lists the commands from :data:`COMMANDS` (module
+and one-line help of each; a test keeps the table equal to the commands' own help).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
 
 import click
 
-from regie import cli_admin, cli_agenda, cli_decisions, cli_mail, cli_parties, cli_read, labels
-from regie import cli_words as w
-from regie.cli_support import (
-    Env,
-    RegieGroup,
-    as_option,
-    emit_json,
-    json_option,
-    lang_option,
-    meeting_option,
-    one_line,
-    pass_env,
-    say,
-    service,
-    vocabulary,
-)
-from regie.engine import moves
-from regie.engine.moves import MoveResult
+from regie.cli_errors import RegieGroup
 
-PLACING = ("submitted", "advanced", "returned", "deferred")  # moves that name a meeting
+# name -> (module in this package, the command's one-line help as `--help` lists it)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("cli_moves", "Create or upgrade the database and load..."),
+    "submit": ("cli_moves", "Submit a new proposal to a table."),
+    "route": ("cli_moves", "Give a proposal's route, as stage ids:..."),
+    "advance": ("cli_moves", "Move a proposal to the next stage of its..."),
+    "return": ("cli_moves", "Send a proposal back to an earlier stage."),
+    "defer": ("cli_moves", "Move a proposal to the next meeting of the..."),
+    "withdraw": ("cli_moves", "Withdraw a proposal for good."),
+    "attend": ("cli_decisions", "Record attendance at a meeting: present,..."),
+    "decide": ("cli_decisions", "Record the outcome at the meeting where..."),
+    "confirm": ("cli_decisions", "Chair of the deciding body: confirm..."),
+    "show": ("cli_read", "Show one proposal: route, state, meeting,..."),
+    "list": ("cli_read", "List proposals, newest first, optionally..."),
+    "meetings": ("cli_read", "List meetings (upcoming by default)."),
+    "people": ("cli_read", "The people of the region (ids to use with..."),
+    "audit": ("cli_read", "The audit trail: a proposal's timeline,..."),
+    "demo": ("cli_read", "Route three proposals through the whole..."),
+    "agenda": ("cli_agenda", "A meeting's agenda: `regie agenda MEETING`..."),
+    "publish": ("cli_agenda", "Publish MEETING's agenda: every member..."),
+    "news": ("cli_agenda", "After a MEETING of the top body (OOGO):..."),
+    "send": ("cli_mail", "Send the queued notices over SMTP (once,..."),
+    "outbox": ("cli_mail", "List the outbox (newest first); `retry`..."),
+    "mail-sink": ("cli_mail", "Run a local SMTP server that stores every..."),
+    "check": ("cli_admin", "Check the database: storage, audit chain..."),
+    "db": ("cli_admin", "Database maintenance: backups."),
+    "parties": ("cli_parties", "Correct the concerned parties of an open..."),
+}
 
 
-@click.group(cls=RegieGroup, context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(RegieGroup):
+    """A group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = COMMANDS.get(cmd_name)
+        if found is None:
+            return None
+        module = importlib.import_module(f"regie.{found[0]}")
+        return next(c for c in module.COMMANDS if c.name == cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, COMMANDS[name][1]) for name in sorted(COMMANDS)])
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--db",
     envvar="REGIE_DB",
     metavar="URL|PATH",
     help="Database: SQLAlchemy URL or SQLite file (env REGIE_DB; default ./regie.db).",
 )
-@lang_option
+@click.option(
+    "--lang",
+    type=click.Choice(["nl", "en"], case_sensitive=False),
+    envvar="REGIE_LANG",
+    help="Language of the output (env REGIE_LANG; default: the acting person's, else the "
+    "region's).",
+)
 @click.version_option(package_name="regie")
 @click.pass_context
 def cli(ctx: click.Context, db: str | None, lang: str | None) -> None:
     """regie routes policy proposals through the region's consultation bodies (in
     FoodValley: tables, the chairs' meeting, the AO and the OOGO) and keeps a
     tamper-evident record of every step."""
+    from regie.cli_support import Env  # with the engine: only when a command runs
+
     env = Env(db, lang.lower() if lang else None)
     ctx.obj = env
     ctx.call_on_close(env.close)
-
-
-_words = vocabulary
-
-
-def _print_move(env: Env, r: MoveResult) -> None:
-    v = _words(env, proposal_id=r.proposal_id, meeting_id=r.meeting_id)
-    lang, action = env.lang, labels.action(r.action, env.lang)
-    if r.meeting_id and r.action in PLACING:
-        text = w.line(lang, r.action, pid=r.proposal_id, **w.meeting(lang, v["meeting"]))
-    else:
-        text = w.line(lang, "moved", pid=r.proposal_id, action=action)
-        state = w.word(v["words"], "state", r.state)
-        text += w.line(lang, "now", state=state) if state != action else ""
-    say(text + (w.line(lang, "late") if r.late else ""))
-
-
-@cli.command()
-@click.option(
-    "--config",
-    "config_file",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="Region config (TOML), e.g. config/foodvalley.toml.",
-)
-@click.option(
-    "--check",
-    "check_only",
-    is_flag=True,
-    help="Only check the config (and its workflows); no database is opened.",
-)
-@json_option
-@pass_env
-def init(env: Env, config_file: str, check_only: bool, as_json: bool) -> None:
-    """Create or upgrade the database and load the region config into it. Gaps in the
-    rules of conduct (a focus point without leads, a partner at no table) are warnings
-    on stderr; the config still loads."""
-    from regie.engine.setup import init_database
-    from regie.region import load_region
-    from regie.region_summary import summarize
-    from regie.region_warnings import warning_lines, warnings_json
-
-    region = load_region(config_file)
-    if check_only:
-        summary = summarize(region)
-        if as_json:
-            emit_json(summary)
-        else:
-            for line in summary["lines"]:
-                say(line)
-    else:
-        report = init_database(db=env.database(require=False), clock=env.clock, region=region)
-        if as_json:
-            emit_json({**report.as_dict(), "warnings": warnings_json(region)})
-        else:
-            say(
-                f"{report.database}: region {report.region} loaded ({report.people} people, "
-                f"{report.bodies} bodies; meetings +{report.meetings_added} "
-                f"~{report.meetings_changed} -{report.meetings_cancelled})"
-            )
-            for wf in report.workflows_added:
-                say(f"workflow added: {wf}")
-            if report.key_created:
-                say(
-                    f"audit key created: {report.key} (mode 0600); back it up apart from the "
-                    "database: without it the audit trail cannot be authenticated "
-                    "(docs/SECURITY.md)"
-                )
-    for line in warning_lines(region):
-        click.echo(f"regie: warning: {one_line(line)}", err=True)
-
-
-@cli.command()
-@click.option("--title", required=True, help="Short title (max 200 characters).")
-@click.option(
-    "--purpose",
-    required=True,
-    type=click.Choice(["information", "adoption", "advice"]),
-    help="Why it goes up: information, adoption or advice.",
-)
-@click.option(
-    "--table",
-    default=None,
-    help="The table (body) it starts at; may be left out when the route starts at one body.",
-)
-@click.option(
-    "--party",
-    "parties",
-    multiple=True,
-    required=True,
-    help="A concerned party (repeat for several).",
-)
-@click.option("--summary", default="", help="A few sentences on what is proposed.")
-@click.option("--focus", "focus_point", help="Focus point id (sp1…sp5).")
-@click.option("--admin-lead", help="Administrative lead (person id).")
-@click.option("--official-lead", help="Official lead (person id).")
-@click.option("--doc", "documents", multiple=True, help="Link to a document (repeatable).")
-@click.option(
-    "--addressee",
-    metavar="PARTY|BODY",
-    help="For advice: whom the advice is for, a party or body id (or party:ID / body:ID).",
-)
-@meeting_option
-@as_option
-@pass_env
-def submit(env: Env, as_: str | None, **kwargs: Any) -> None:
-    """Submit a new proposal to a table."""
-    r = service(env, moves.submit, actor=env.acting(as_), **kwargs)
-    _print_move(env, r)
-
-
-@cli.command()
-@click.argument("proposal")
-@click.argument("stages", nargs=-1, required=True)
-@as_option
-@pass_env
-def route(env: Env, proposal: str, stages: tuple[str, ...], as_: str | None) -> None:
-    """Give a proposal's route, as stage ids: `route P-2026-001 table chairs oogo`. From the
-    start of the routing body's meeting (e.g. the chairs' meeting) the route is set on its
-    behalf; before it, the route is proposed, on that meeting's agenda."""
-    r = service(
-        env, moves.set_route, actor=env.acting(as_), proposal_id=proposal, route=list(stages)
-    )
-    v = _words(env, proposal_id=r.proposal_id, meeting_id=r.meeting_id, bodies=[r.routing_body])
-    route = " → ".join(w.word(v["words"], "stage", s) for s in r.route)
-    key = r.action if r.meeting_id else "route_proposed_later"
-    routing = v["bodies"].get(r.routing_body, r.routing_body)
-    say(
-        w.line(
-            env.lang,
-            key,
-            pid=r.proposal_id,
-            route=route,
-            routing=routing,
-            **w.meeting(env.lang, v["meeting"]),
-        )
-    )
-
-
-@cli.command()
-@click.argument("proposal")
-@meeting_option
-@as_option
-@pass_env
-def advance(env: Env, proposal: str, meeting: str | None, as_: str | None) -> None:
-    """Move a proposal to the next stage of its route."""
-    _print_move(
-        env,
-        service(env, moves.advance, actor=env.acting(as_), proposal_id=proposal, meeting=meeting),
-    )
-
-
-@cli.command(name="return")
-@click.argument("proposal")
-@click.option("--to", "to", required=True, help="The earlier stage, e.g. table.")
-@click.option("--reason", default="", help="Why it goes back.")
-@meeting_option
-@as_option
-@pass_env
-def return_cmd(
-    env: Env, proposal: str, to: str, reason: str, meeting: str | None, as_: str | None
-) -> None:
-    """Send a proposal back to an earlier stage."""
-    _print_move(
-        env,
-        service(
-            env,
-            moves.return_,
-            actor=env.acting(as_),
-            proposal_id=proposal,
-            to=to,
-            reason=reason,
-            meeting=meeting,
-        ),
-    )
-
-
-@cli.command()
-@click.argument("proposal")
-@click.option("--reason", default="", help="Why it waits.")
-@meeting_option
-@as_option
-@pass_env
-def defer(env: Env, proposal: str, reason: str, meeting: str | None, as_: str | None) -> None:
-    """Move a proposal to the next meeting of the same body."""
-    _print_move(
-        env,
-        service(
-            env,
-            moves.defer,
-            actor=env.acting(as_),
-            proposal_id=proposal,
-            reason=reason,
-            meeting=meeting,
-        ),
-    )
-
-
-@cli.command()
-@click.argument("proposal")
-@click.option("--reason", required=True, help="Why it is withdrawn.")
-@as_option
-@pass_env
-def withdraw(env: Env, proposal: str, reason: str, as_: str | None) -> None:
-    """Withdraw a proposal for good."""
-    _print_move(
-        env,
-        service(env, moves.withdraw, actor=env.acting(as_), proposal_id=proposal, reason=reason),
-    )
-
-
-for _command in [
-    *cli_read.COMMANDS,
-    *cli_mail.COMMANDS,
-    *cli_agenda.COMMANDS,
-    *cli_admin.COMMANDS,
-    *cli_parties.COMMANDS,
-    *cli_decisions.COMMANDS,
-]:
-    cli.add_command(_command)
 
 
 def main() -> None:

@@ -83,8 +83,11 @@ def body_name(db: Path, kind: str) -> str:
 
 def _walk(cmd: click.Command, path: list[str]) -> Iterator[tuple[list[str], click.Command]]:
     yield path, cmd
-    if isinstance(cmd, click.Group):
-        for name, sub in sorted(cmd.commands.items()):
+    if isinstance(cmd, click.Group):  # through the group's API: the root loads lazily
+        ctx = click.Context(cmd)
+        for name in sorted(cmd.list_commands(ctx)):
+            sub = cmd.get_command(ctx, name)
+            assert sub is not None, name
             yield from _walk(sub, [*path, name])
 
 

@@ -5,9 +5,7 @@ as untried, and two connections that never send one row twice."""
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -29,36 +27,23 @@ from regie.region import Region
 from regie.workflows.definition import builtin_workflows
 
 pytestmark = pytest.mark.postgres
-ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 START = datetime(2026, 11, 23, 10, tzinfo=AMSTERDAM)
 
 
-def _admin() -> Any:
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        return psycopg.connect(ADMIN, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"PostgreSQL not reachable on 127.0.0.1:5432 ({exc})")
-
-
 @pytest.fixture()
-def pg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, region: Region) -> Iterator[Database]:
+def pg(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, region: Region, pg_scratch: Any
+) -> Iterator[Database]:
     monkeypatch.setenv("REGIE_KEY_FILE", str(tmp_path / "regie.key"))
     monkeypatch.delenv("REGIE_SECRET", raising=False)
-    name = f"regie_test_{uuid.uuid4().hex[:10]}"
-    with _admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    db = Database(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
-    try:
-        init_database(db=db, clock=FixedClock(START), region=region,
-                      workflows=builtin_workflows())  # fmt: skip
-        yield db
-    finally:
-        db.dispose()
-        with _admin() as conn:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    with pg_scratch("regie_test") as url:
+        db = Database(url)
+        try:
+            init_database(db=db, clock=FixedClock(START), region=region,
+                          workflows=builtin_workflows())  # fmt: skip
+            yield db
+        finally:
+            db.dispose()
 
 
 def _queue(db: Database, region: Region, n: int) -> None:

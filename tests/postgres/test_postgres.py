@@ -6,14 +6,12 @@ the reason); in CI (env CI=true) it fails them, because `.ci/run` starts the ser
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-import psycopg
 import pytest
 
 from regie.clock import AMSTERDAM, FixedClock
@@ -26,34 +24,20 @@ from regie.region import Region, load_region
 from regie.workflows.definition import builtin_workflows
 
 pytestmark = pytest.mark.postgres
-ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 START = datetime(2026, 11, 23, 10, tzinfo=AMSTERDAM)
 
 
-def _admin() -> psycopg.Connection:
-    try:
-        return psycopg.connect(ADMIN, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"PostgreSQL not reachable on 127.0.0.1:5432 ({exc})")
-
-
 @pytest.fixture()
-def pg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
+def pg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_scratch: Any) -> Iterator[Database]:
     """A fresh database; its audit key in a 0600 file outside it (REGIE_KEY_FILE)."""
     monkeypatch.setenv("REGIE_KEY_FILE", str(tmp_path / "regie.key"))
     monkeypatch.delenv("REGIE_SECRET", raising=False)
-    name = f"regie_test_{uuid.uuid4().hex[:10]}"
-    with _admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    db = Database(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
-    try:
-        yield db
-    finally:
-        db.dispose()
-        with _admin() as conn:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    with pg_scratch("regie_test") as url:
+        db = Database(url)
+        try:
+            yield db
+        finally:
+            db.dispose()
 
 
 @pytest.fixture()

@@ -10,13 +10,11 @@ missing server skips these tests; in CI (env CI=true) it fails them.
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-import psycopg
 import pytest
 from click.testing import CliRunner
 from hypothesis import example, given
@@ -28,36 +26,18 @@ from reliability.cli_fuzzing import COMMANDS, argv, assert_clean
 from reliability.fuzzing import fuzz_settings
 
 pytestmark = pytest.mark.postgres
-ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 SECRET = "5e" * 32  # the audit key of these databases (REGIE_SECRET)
 LATER = "2027-03-01T10:00"  # after the whole scenario
 
 
-def _admin() -> psycopg.Connection:
-    try:
-        return psycopg.connect(ADMIN, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"PostgreSQL not reachable on 127.0.0.1:5432 ({exc})")
-
-
 @pytest.fixture(scope="module")
-def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_url(tmp_path_factory: pytest.TempPathFactory, pg_scratch: Any) -> Iterator[str]:
     """A fresh database on the server, with the scenario of the fuzz tests loaded through
     the CLI (its audit key in REGIE_SECRET); the working directory is a temporary folder."""
-    name = f"regie_cli_{uuid.uuid4().hex[:10]}"
-    with _admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    with pytest.MonkeyPatch.context() as mp:
+    with pg_scratch("regie_cli") as url, pytest.MonkeyPatch.context() as mp:
         mp.chdir(tmp_path_factory.mktemp("pg-cli"))
-        try:
-            _scenario(url)
-            yield url
-        finally:
-            with _admin() as conn:
-                conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        _scenario(url)
+        yield url
 
 
 def run(url: str, args: list[str], now: str = LATER, user: str = d.COORDINATOR) -> d.Outcome:

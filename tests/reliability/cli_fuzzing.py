@@ -20,8 +20,10 @@ SKIP = {("demo",), ("mail-sink",), ("send",)}
 def commands(
     group: click.Group, path: tuple[str, ...] = ()
 ) -> Iterator[tuple[tuple[str, ...], click.Command]]:
-    for name, cmd in sorted(group.commands.items()):
-        if (*path, name) in SKIP:
+    ctx = click.Context(group)  # through the group's API: the root loads lazily
+    for name in sorted(group.list_commands(ctx)):
+        cmd = group.get_command(ctx, name)
+        if (*path, name) in SKIP or cmd is None:
             continue
         yield (*path, name), cmd
         if isinstance(cmd, click.Group):
