@@ -1,11 +1,17 @@
-"""Benchmark: proposals driven through the whole route on SQLite, with audit.
+"""Benchmark: proposals driven through the whole route on SQLite, with audit (and outbox).
 
-Prints committed transitions per second for regie's services and, in the same run, for a
-raw ``sqlite3`` loop doing the physical minimum per transition (one UPDATE, one INSERT,
-one committed transaction, same pragmas), the ratio, and peak memory after 1,000 and
-after all proposals. Not a test: run ``make bench`` or ``python bench/transitions.py``.
+Rounds alternate: regie drives a batch of proposals through their route on a fresh
+database (engine round), then a raw ``sqlite3`` loop writes the same rows with the same
+contents into a copy of that database as it was before the batch (raw round): per
+transition one committed transaction (``BEGIN IMMEDIATE`` … ``COMMIT``, same pragmas)
+with the proposal's INSERT or UPDATE, the audit event exactly as regie stored it and, with
+the outbox, the event's notices exactly as regie stored them (context JSON included) in
+one multi-row INSERT, on the real schema (indexes, triggers, foreign keys). It prints
+transitions per second, CPU µs per transition for both, their ratio, the median
+fdatasync of the disk below (the ratio means little when that exceeds 1 ms) and peak
+memory. Not a test: run ``make bench`` or ``python bench/transitions.py``.
 
-    python bench/transitions.py [--proposals 10000] [--batch 1000]
+    python bench/transitions.py [--proposals 10000] [--batch 1000] [--outbox both|on|off]
 """
 
 from __future__ import annotations
@@ -17,11 +23,16 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
 import resource  # noqa: E402
 import sqlite3  # noqa: E402
+import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
+from typing import Any  # noqa: E402
 
 from regie.clock import AMSTERDAM, FixedClock  # noqa: E402
 from regie.engine import agenda_approval, attendance, decisions, moves  # noqa: E402
@@ -110,6 +121,7 @@ class Driver:
                         person=md.person,
                         status="present",
                     )
+                self.transitions += 1
 
 
 def quiet_config(workdir: Path) -> Path:
@@ -126,114 +138,201 @@ def quiet_config(workdir: Path) -> Path:
     return path
 
 
-def run_regie(
-    workdir: Path, config: Path, proposals: int, batch: int
-) -> tuple[float, int, float, float, int]:
-    """Each batch lives through the same months, so each gets a database of its own (the
-    audit trail refuses an event dated before its last one); only the batches are timed."""
-    region = load_region(config)
-    elapsed, transitions, notices, rss_first = 0.0, 0, 0, 0.0
-    for k in range(max(1, proposals // batch)):
-        db = Database(f"sqlite:///{workdir / f'{config.stem}-{k}.db'}")
-        init_database(db=db, clock=FixedClock(T0), region=region, workflows=builtin_workflows())
-        driver = Driver(db, region)
-        started = time.perf_counter()
-        driver.batch(batch)
-        elapsed += time.perf_counter() - started
-        transitions += driver.transitions
-        rss_first = rss_first or peak_rss_mb()
-        with db.transaction(write=False) as session:
-            notices += int(Tx(session).scalar("SELECT COUNT(*) FROM outbox") or 0)
-        db.dispose()
-    return elapsed, transitions, rss_first, peak_rss_mb(), notices
+@dataclass
+class Round:
+    engine_s: float = 0.0
+    engine_cpu: float = 0.0
+    transactions: int = 0  # regie's committed write transactions
+    raw_s: float = 0.0
+    raw_cpu: float = 0.0
+    events: int = 0  # audit events = raw transactions (one approval writes two events)
+    notices: int = 0
+
+    def add(self, other: Round) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    @property
+    def ratio(self) -> float:
+        return (self.transactions / self.engine_s) / (self.events / self.raw_s)
 
 
-def run_raw(workdir: Path, transitions: int, outbox_rows: float = 0.0) -> float:
-    """The physical limit: per transition one UPDATE, one INSERT (and, to compare with
-    the outbox, one multi-row INSERT of as many outbox rows as regie wrote on average),
-    one commit; same pragmas as regie."""
-    conn = sqlite3.connect(workdir / f"raw-{outbox_rows:.1f}.db", isolation_level=None)
+def engine_round(db: Database, region: Region, batch: int) -> tuple[float, float, int]:
+    driver = Driver(db, region)
+    wall, cpu = time.perf_counter(), time.process_time()
+    driver.batch(batch)
+    return time.perf_counter() - wall, time.process_time() - cpu, driver.transitions
+
+
+def copy_database(source: Path, target: Path) -> None:
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    src.backup(dst)
+    src.close()
+    dst.close()
+
+
+Step = list[tuple[str, tuple[Any, ...]]]  # the statements of one raw transaction
+
+# the state a proposal is in after an event without a "to" in its payload
+_STATE_AFTER = {"decided": "awaiting_confirmation", "confirmed": "decided", "noted": "noted",
+                "withdrawn": "withdrawn"}  # fmt: skip
+
+
+def _insert(table: str, columns: list[str], rows: int = 1) -> str:
+    marks = "(" + ", ".join("?" * len(columns)) + ")"
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join([marks] * rows)
+
+
+def replay_plan(path: Path, first_event: int) -> tuple[list[Step], int]:
+    """What regie wrote from ``first_event`` on, as one raw transaction per audit event:
+    the proposal's INSERT (submitted) or UPDATE, the event row and its outbox rows, with
+    the values exactly as stored; and how many outbox rows that is."""
+    conn = sqlite3.connect(path)
+    cols = {t: [r[1] for r in conn.execute(f"PRAGMA table_info({t})")]
+            for t in ("proposal", "proposal_party", "audit_event", "outbox")}  # fmt: skip
+    proposals = {r[0]: list(r) for r in conn.execute("SELECT * FROM proposal")}
+    parties: dict[str, list[tuple[Any, ...]]] = {}
+    for r in conn.execute("SELECT * FROM proposal_party"):
+        parties.setdefault(r[cols["proposal_party"].index("proposal_id")], []).append(r)
+    outbox: dict[int, list[tuple[Any, ...]]] = {}
+    for r in conn.execute("SELECT * FROM outbox WHERE event_id >= ? ORDER BY id", (first_event,)):
+        outbox.setdefault(r[1], []).append(r)
+    events = conn.execute(
+        "SELECT * FROM audit_event WHERE id >= ? ORDER BY id", (first_event,)
+    ).fetchall()
+    conn.close()
+    ev_cols, p_cols = cols["audit_event"], cols["proposal"]
+    at, pid_at, action_at, payload_at, meeting_at = (
+        ev_cols.index(c) for c in ("at", "proposal_id", "action", "payload", "meeting_id")
+    )
+    state: dict[str, str] = {}
+    plan: list[Step] = []
+    for ev in events:
+        step: Step = []
+        pid, payload = ev[pid_at], json.loads(ev[payload_at])
+        if pid is not None and ev[action_at] == "submitted":
+            row = proposals[pid]
+            start = state[pid] = json.loads(row[p_cols.index("route")])[0]
+            values = dict(zip(p_cols, row, strict=True))
+            values.update(state=start, stage=start, meeting_id=ev[meeting_at], version=1,
+                          updated_at=ev[at])  # fmt: skip
+            step.append((_insert("proposal", p_cols), tuple(values[c] for c in p_cols)))
+            for party in parties.get(pid, []):
+                step.append((_insert("proposal_party", cols["proposal_party"]), party))
+        elif pid is not None:
+            now = state[pid] = payload.get("to") or _STATE_AFTER.get(ev[action_at], state[pid])
+            step.append((
+                "UPDATE proposal SET state = ?, stage = ?, meeting_id = ?, version = version + 1, "
+                "updated_at = ? WHERE id = ?",
+                (now, now, ev[meeting_at], ev[at], pid),
+            ))  # fmt: skip
+        step.append((_insert("audit_event", ev_cols), tuple(ev)))
+        rows = outbox.get(ev[0], [])
+        if rows:
+            flat = tuple(v for r in rows for v in r)
+            step.append((_insert("outbox", cols["outbox"], len(rows)), flat))
+        plan.append(step)
+    return plan, sum(len(rows) for rows in outbox.values())
+
+
+def raw_round(path: Path, plan: list[Step]) -> tuple[float, float]:
+    """The physical minimum: the plan's statements, one committed transaction per event,
+    with regie's pragmas (WAL, synchronous=FULL, foreign keys)."""
+    conn = sqlite3.connect(path, isolation_level=None)
     for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=5000"):
         conn.execute(f"PRAGMA {pragma}")
-    conn.execute("CREATE TABLE proposal (id TEXT PRIMARY KEY, state TEXT, version INTEGER)")
-    conn.execute(
-        "CREATE TABLE audit_event (id INTEGER PRIMARY KEY, at TEXT, actor TEXT, "
-        "action TEXT, proposal_id TEXT, payload TEXT, prev_hash TEXT UNIQUE, hash TEXT)"
-    )
-    conn.execute(
-        "CREATE TABLE outbox (id INTEGER PRIMARY KEY, event_id INTEGER, kind TEXT, "
-        "person_id TEXT, email TEXT, context TEXT, status TEXT)"
-    )
-    ids = [f"P-{i}" for i in range(1000)]
-    conn.executemany("INSERT INTO proposal VALUES (?, 'table', 1)", [(i,) for i in ids])
-    owed = 0.0
-    started = time.perf_counter()
-    for n in range(transitions):
-        pid = ids[n % len(ids)]
+    wall, cpu = time.perf_counter(), time.process_time()
+    for step in plan:
         conn.execute("BEGIN IMMEDIATE")
-        conn.execute(
-            "UPDATE proposal SET state = ?, version = version + 1 WHERE id = ?", (f"s{n % 7}", pid)
-        )
-        conn.execute(
-            "INSERT INTO audit_event (at, actor, action, proposal_id, payload, "
-            "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                "2026-11-23T10:00:00",
-                "coordinator",
-                "advanced",
-                pid,
-                "{}",
-                f"{n:064x}",
-                f"{n + 1:064x}",
-            ),
-        )
-        owed += outbox_rows
-        k, owed = int(owed), owed - int(owed)
-        if k:
-            conn.execute(
-                "INSERT INTO outbox (event_id, kind, person_id, email, context, status) "
-                "VALUES " + ", ".join(["(?, 'placed', 'p', 'p@example.org', '{}', 'queued')"] * k),
-                [n] * k,
-            )
+        for sql, params in step:
+            conn.execute(sql, params)
         conn.execute("COMMIT")
-    elapsed = time.perf_counter() - started
+    result = time.perf_counter() - wall, time.process_time() - cpu
     conn.close()
-    return transitions / elapsed
+    return result
+
+
+RSS_FIRST_ROUND = 0.0
+
+
+def run(workdir: Path, config: Path, proposals: int, batch: int) -> tuple[Round, list[float]]:
+    """Alternating rounds. Each batch lives through the same months, so each gets a
+    database of its own (the audit trail refuses an event dated before its last one)."""
+    region = load_region(config)
+    total, ratios = Round(), []
+    global RSS_FIRST_ROUND
+    for k in range(max(1, proposals // batch)):
+        path = workdir / f"{config.stem}-{k}.db"
+        db = Database(f"sqlite:///{path}")
+        init_database(db=db, clock=FixedClock(T0), region=region, workflows=builtin_workflows())
+        with db.transaction(write=False) as session:
+            first = int(Tx(session).scalar("SELECT MAX(id) FROM audit_event") or 0) + 1
+        db.dispose()
+        raw_path = workdir / f"{config.stem}-{k}-raw.db"
+        copy_database(path, raw_path)
+        db = Database(f"sqlite:///{path}")
+        engine_s, engine_cpu, transactions = engine_round(db, region, batch)
+        db.dispose()
+        RSS_FIRST_ROUND = RSS_FIRST_ROUND or peak_rss_mb()
+        plan, notices = replay_plan(path, first)
+        raw_s, raw_cpu = raw_round(raw_path, plan)
+        this = Round(engine_s, engine_cpu, transactions, raw_s, raw_cpu, len(plan), notices)
+        total.add(this)
+        ratios.append(this.ratio)
+        path.unlink()
+        raw_path.unlink()
+    return total, ratios
+
+
+def fdatasync_median(workdir: Path, samples: int = 50) -> float:
+    """Seconds one small write + fdatasync takes on the disk under the databases."""
+    times = []
+    fd = os.open(workdir / "fsync.probe", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for i in range(samples):
+            os.pwrite(fd, f"{i:08d}".encode(), 0)
+            started = time.perf_counter()
+            os.fdatasync(fd)
+            times.append(time.perf_counter() - started)
+    finally:
+        os.close(fd)
+    return statistics.median(times)
+
+
+def report(label: str, r: Round, ratios: list[float]) -> None:
+    engine, raw = r.transactions / r.engine_s, r.events / r.raw_s
+    per = f", {r.notices / r.events:.1f} notices per transition" if r.notices else ""
+    print(f"{label}: {r.transactions} transitions{per}")
+    print(f"  regie: {engine:,.0f}/s, CPU {r.engine_cpu / r.transactions * 1e6:,.0f} µs each")
+    print(f"  raw sqlite3, same rows: {raw:,.0f}/s, CPU {r.raw_cpu / r.events * 1e6:,.0f} µs each")
+    rounds = ", ".join(f"{x:.2f}" for x in ratios)
+    print(f"  ratio regie/raw: {engine / raw:.2f} (target >= 0.5; per round: {rounds})")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--proposals", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=1_000)
-    parser.add_argument("--raw-transitions", type=int, default=20_000)
+    parser.add_argument(
+        "--outbox", choices=("both", "on", "off"), default="both",
+        help="off: every notice kind switched off (engine + audit); on: the example config",
+    )  # fmt: skip
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=os.environ.get("REGIE_BENCH_DIR")) as tmp:
         workdir = Path(tmp)
-        quiet = quiet_config(workdir)
-        el, count, rss_first, rss_all, _ = run_regie(workdir, quiet, args.proposals, args.batch)
-        engine_rate = count / el
-        raw_rate = run_raw(workdir, args.raw_transitions)
-        print(
-            f"engine + audit: {args.proposals} proposals, {count} committed transitions in "
-            f"{el:.1f} s = {engine_rate:,.0f}/s"
-        )
-        print(
-            f"raw sqlite3 (1 UPDATE + 1 INSERT + COMMIT, WAL, synchronous=FULL): {raw_rate:,.0f}/s"
-        )
-        print(f"ratio engine/raw: {engine_rate / raw_rate:.2f} (target >= 0.5)")
-        print(
-            f"peak RSS after {args.batch} proposals: {rss_first:.1f} MB; after "
-            f"{args.proposals}: {rss_all:.1f} MB (growth {rss_all / rss_first:.2f}x)"
-        )
-        full = run_regie(workdir, CONFIG, args.proposals // 5, args.batch)
-        el, count, _, _, notices = full
-        per = notices / count
-        full_raw = run_raw(workdir, args.raw_transitions // 2, per)
-        print(
-            f"engine + audit + outbox: {count} transitions, {notices} notices "
-            f"({per:.1f} per transition) = {count / el:,.0f}/s; raw with the same outbox "
-            f"rows: {full_raw:,.0f}/s; ratio {count / el / full_raw:.2f}"
-        )
+        sync = fdatasync_median(workdir)
+        print(f"fdatasync median: {sync * 1000:.3f} ms ({workdir})")
+        if sync > 0.001:
+            print("  WARNING: fdatasync takes over 1 ms here: both sides wait on the disk, so "
+                  "the ratio says little about regie's own cost (see the CPU µs)")  # fmt: skip
+        if args.outbox in ("both", "off"):
+            r, ratios = run(workdir, quiet_config(workdir), args.proposals, args.batch)
+            report("engine + audit", r, ratios)
+            print(f"  peak RSS after the first engine round: {RSS_FIRST_ROUND:.1f} MB")
+        if args.outbox in ("both", "on"):
+            r, ratios = run(workdir, CONFIG, args.proposals, args.batch)
+            report("engine + audit + outbox", r, ratios)
+        print(f"peak RSS: {peak_rss_mb():.1f} MB (with the raw rounds' rows in memory)")
 
 
 if __name__ == "__main__":

@@ -38,7 +38,8 @@ from pydantic.fields import FieldInfo
 
 from regie.notifications.config import GROUP_ALIASES, GROUPS, NOTICE_KINDS
 from regie.region import _RegionFile, load_region
-from regie.workflows.definition import PURPOSES, _WorkflowIn
+from regie.workflows.definition import PURPOSES
+from regie.workflows.validate import _WorkflowIn
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "CONFIG.md"

@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from regie import cli_support, errors
+from regie import errors
+from regie.cli import support as cli_support
 from regie.notifications import sender
 from regie.workflows.definition import builtin_workflows
 

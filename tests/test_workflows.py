@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,13 +13,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from regie.errors import UsageError, WorkflowError
+from regie.region import load_region
 from regie.workflows import (
     BODY_KINDS,
     Workflow,
     builtin_workflows,
     load_workflow,
     parse_workflow,
+    stored_workflow,
 )
+from regie.workflows.definition import builtin_texts
+
+DATA = Path(__file__).parent / "data"
 
 BASE = """\
 purpose = "adoption"
@@ -448,8 +456,48 @@ def test_stage_and_outcome_lookup() -> None:
 
 def test_workflow_is_frozen() -> None:
     adoption = builtin_workflows()["adoption"]
-    with pytest.raises(ValueError):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         adoption.final = "ao"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        adoption.stages[0].body = "ao"  # type: ignore[misc]
+
+
+def test_trusted_and_validating_parse_agree_on_the_builtins() -> None:
+    texts = builtin_texts()
+    assert sorted(texts) == ["adoption.toml", "advice.toml", "information.toml"]
+    for name, text in texts.items():
+        validated = parse_workflow(text, name)
+        assert stored_workflow(text, name) == validated
+        assert builtin_workflows()[validated.purpose] == validated
+
+
+def test_trusted_and_validating_parse_agree_on_a_regions_own_workflows() -> None:
+    region = load_region(DATA / "region-heuvelland" / "region.toml")
+    assert region.own_workflows == {"information", "adoption", "advice"}
+    for purpose, validated in region.workflows.items():
+        trusted = stored_workflow(validated.text, validated.source)
+        assert trusted == validated, purpose
+        assert validated != builtin_workflows()[purpose]  # the region's own, not a default
+
+
+def test_trusted_parse_fills_in_the_defaults() -> None:
+    text = BASE.replace('route_setter = "chairs"\n', "")
+    assert "route_setter" not in text
+    trusted, validated = stored_workflow(text, "t.toml"), parse_workflow(text, "t.toml")
+    assert trusted == validated
+    assert trusted.route_setter == "chairs"  # the stage after the start
+    assert (trusted.ends, trusted.records_decision, trusted.addressee) == ([], True, False)
+    assert trusted.advance[0] == ("table", "chairs")  # pairs are tuples, as validated
+    assert trusted.digest == hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def test_importing_the_runtime_workflows_loads_no_pydantic() -> None:
+    code = (
+        "import sys, regie.workflows, regie.labels, regie.engine.machine; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pydantic'))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 @given(st.lists(st.sampled_from(["table", "chairs", "ao", "oogo", "lea"]), max_size=6))

@@ -10,8 +10,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from babel.dates import format_datetime as babel_datetime
-
 from regie.clock import AMSTERDAM
 
 WHEN, DAY, TIME, DATE = 0, 1, 2, 3
@@ -36,6 +34,8 @@ def format_when(value: object, lang: str, part: int = WHEN) -> str:
 
 @lru_cache(maxsize=1024)
 def _format_when(value: object, lang: str, part: int) -> str:
+    from babel.dates import format_datetime as babel_datetime  # ~10 ms: only when used
+
     lang = lang if lang in _PATTERNS else "nl"
     return babel_datetime(
         _as_local(value), _PATTERNS[lang][part], tzinfo=AMSTERDAM, locale=_LOCALES[lang]

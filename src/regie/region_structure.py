@@ -25,7 +25,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -33,13 +33,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from regie.errors import Problem, WorkflowError
-from regie.workflows.definition import (
-    PURPOSES,
-    Workflow,
-    builtin_workflows,
-    load_workflow,
-    parse_workflow_table,
-)
+from regie.workflows.definition import PURPOSES, Workflow, bodies_for, builtin_workflows
+from regie.workflows.validate import load_workflow, parse_workflow_table
 
 if TYPE_CHECKING:
     from regie.region import Region
@@ -106,15 +101,6 @@ class Roles:
 
 
 # --- resolving a stage's body -------------------------------------------------------------
-
-
-def bodies_for(ref: str, bodies: Iterable[tuple[str, str]]) -> list[str]:
-    """The bodies a stage's ``body`` names: the body with that id, else every body of that
-    kind. ``bodies`` are (id, kind) pairs."""
-    pairs = list(bodies)
-    if any(ident == ref for ident, _ in pairs):
-        return [ref]
-    return [ident for ident, kind in pairs if kind == ref]
 
 
 # --- loading the region's workflows --------------------------------------------------------

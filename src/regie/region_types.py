@@ -36,7 +36,8 @@ def _check_slug(value: str) -> str:
     return value
 
 
-def _check_email(value: str) -> str:
+def check_email(value: str) -> str:
+    """``value`` if it is an e-mail address (people's, the ``[mail]`` sender's), else ValueError."""
     if not _EMAIL.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a valid e-mail address; write it as name@domain.tld "
@@ -109,7 +110,7 @@ def _check_duration(value: int) -> int:
 
 
 Slug = Annotated[str, AfterValidator(_check_slug)]
-Email = Annotated[str, AfterValidator(_check_email)]
+Email = Annotated[str, AfterValidator(check_email)]
 TomlDate = Annotated[datetime.date, BeforeValidator(_parse_date)]
 TomlTime = Annotated[datetime.time, BeforeValidator(_parse_time)]
 TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from regie import cli_words
 from regie.cli import cli
+from regie.cli import words as cli_words
 
 NOW = "2026-11-23T10:00"
 ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from regie.errors import ConfigError
+from regie.notifications import config, kinds, smtp_host
 from regie.notifications.config import NOTICE_KINDS, NotificationRules, default_rules
 from regie.region import parse_region
 
@@ -93,3 +96,20 @@ def test_a_login_without_tls_only_when_allowed() -> None:
     text = '[mail]\nuser = "regie"\nstarttls = false\nallow_plaintext_auth = true\n'
     mail = parse(text).mail  # type: ignore[attr-defined]
     assert (mail.user, mail.starttls, mail.allow_plaintext_auth) == ("regie", False, True)
+
+
+def test_the_runtime_kinds_load_without_pydantic_and_config_re_exports_them() -> None:
+    code = (
+        "import sys, regie.notifications.kinds, regie.notifications.smtp_host; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pydantic'))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+    assert config.NOTICE_KINDS is kinds.NOTICE_KINDS
+    assert config.EVENT_KINDS is kinds.EVENT_KINDS
+    assert config.rules_from_setting is kinds.rules_from_setting
+    assert config.host_problem is smtp_host.host_problem
+    stored = '{"submitted": ["chairs_members"], "digest": []}'
+    rules = kinds.rules_from_setting(stored)
+    assert rules["submitted"] == ("routing_members",)  # an earlier group name, resolved
+    assert rules["placed"] == NOTICE_KINDS["placed"].groups  # not stored: the default

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from regie.errors import ConfigError, WorkflowError
 from regie.region import parse_region
-from regie.workflows.definition import parse_workflow
+from regie.workflows.validate import parse_workflow
 from reliability.budget import (
     FUZZ_REGION_MUTATED,
     FUZZ_REGION_TEXT,

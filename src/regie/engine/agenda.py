@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
-
-from sqlmodel import Session
+from typing import TYPE_CHECKING, Any
 
 from regie.clock import Clock, to_local
 from regie.engine import agenda_history as history
@@ -24,6 +22,9 @@ from regie.engine.changes import Change, begin
 from regie.engine.ids import order_by_proposal
 from regie.engine.repository import MeetingRow
 from regie.errors import UsageError
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 
 @dataclass(frozen=True)

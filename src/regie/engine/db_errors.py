@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
-
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from regie.errors import StorageError
 
@@ -78,11 +77,23 @@ def storage_errors(db: Database) -> Iterator[None]:
     where = db.path or redact(db.url)
     try:
         yield
-    except (OperationalError, DBAPIError, sqlite3.DatabaseError) as exc:
+    except Exception as exc:
+        if not is_driver_error(exc):
+            raise
         message = storage_message(exc, where, db.busy_timeout_ms)
         if message is None:
             raise
         raise StorageError(message) from exc
+
+
+def is_driver_error(exc: BaseException) -> bool:
+    """An error of the database driver: sqlite3's own, or one SQLAlchemy wrapped (checked
+    only when SQLAlchemy is loaded already: the SQLite path of daily commands never loads
+    it)."""
+    if isinstance(exc, sqlite3.DatabaseError):
+        return True
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    return sa_exc is not None and isinstance(exc, sa_exc.DBAPIError)
 
 
 def redact(url: str) -> str:

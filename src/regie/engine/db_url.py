@@ -10,15 +10,13 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import create_engine
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-
 from regie.engine.db_errors import redact
 from regie.errors import StorageError, UsageError
 from regie.private_files import create_file
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from regie.engine.storage import Database
 
 DEFAULT_DB = "regie.db"
@@ -47,6 +45,21 @@ def sqlite_file(url: str) -> str:
     return path
 
 
+def sqlite_target(url: str) -> tuple[str, bool]:
+    """What :func:`sqlite3.connect` opens for an SQLite URL, and whether it is a URI, as
+    SQLAlchemy's pysqlite dialect reads the URL: ``sqlite:///file:PATH?mode=ro&uri=true``
+    opens ``file:PATH?mode=ro`` as a URI; without ``uri=true`` a query is not part of the
+    file name."""
+    if "///" not in url:
+        return ":memory:", False
+    path, _, query = url.split("///", 1)[1].partition("?")
+    params = [p for p in query.split("&") if p]
+    if "uri=true" not in params:
+        return path or ":memory:", False
+    rest = [p for p in params if p != "uri=true"]
+    return (f"{path}?{'&'.join(rest)}" if rest else path), True
+
+
 SUPPORTED = (
     "SQLite (a file path, or sqlite:///PATH) and PostgreSQL (postgresql+psycopg://USER@HOST/DB)"
 )
@@ -55,6 +68,10 @@ SUPPORTED = (
 def server_engine(url: str) -> Engine:
     """The engine of a database server; a URL regie cannot use is a usage error that says
     which ones it can."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
     where = redact(url)
     try:
         backend = make_url(url).get_backend_name()

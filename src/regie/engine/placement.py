@@ -12,8 +12,7 @@ from regie.engine import repository as repo
 from regie.engine.changes import Change
 from regie.engine.repository import MeetingRow, ProposalRow
 from regie.errors import NotFound, UsageError
-from regie.region_structure import bodies_for
-from regie.workflows.definition import Workflow
+from regie.workflows.definition import Workflow, bodies_for
 
 
 @dataclass(frozen=True)

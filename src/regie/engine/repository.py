@@ -10,7 +10,7 @@ from typing import Any
 from regie.engine.machine import CompiledWorkflow, compiled
 from regie.engine.storage import Tx, as_datetime
 from regie.errors import ConcurrentChange, NotFound
-from regie.workflows.definition import Workflow, parse_workflow
+from regie.workflows.definition import Workflow, stored_workflow
 
 _PROPOSAL_COLS = (
     "id, title, purpose, workflow_digest, table_id, route, stage, state, meeting_id, version"
@@ -100,7 +100,7 @@ def workflow_for(tx: Tx, digest: str) -> CompiledWorkflow:
         row = tx.one("SELECT text, source FROM workflow_version WHERE digest = ?", (digest,))
         if row is None:
             raise NotFound("workflow version", digest[:12])
-        wf = parse_workflow(row[0], row[1])
+        wf = stored_workflow(row[0], row[1])  # validated when regie init stored it
         _WORKFLOWS[digest] = wf
     return compiled(wf)
 

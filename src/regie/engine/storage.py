@@ -2,33 +2,60 @@
 
 It opens the database (SQLite with WAL, ``synchronous=FULL``, ``BEGIN IMMEDIATE`` for
 writers; PostgreSQL as it comes), runs the Alembic migrations, checks the schema
-version, and offers :class:`Tx`, a thin cursor inside the session's transaction for the
-hot write path (no ORM there: see LIBNOTES §4). Driver errors that mean "this database
-cannot be used" become :class:`~regie.errors.StorageError` with a message to act on.
+version (:mod:`regie.engine.schema_version`), and offers :class:`Tx`, a thin cursor inside
+the session's transaction for the hot write path (no ORM there: see LIBNOTES §4). Driver
+errors that mean "this database cannot be used" become :class:`~regie.errors.StorageError`
+with a message to act on.
+
+On SQLite the services' transactions (:meth:`Database.transaction`) run on sqlite3
+connections of this module's own small pool, so daily commands import neither SQLAlchemy
+nor SQLModel; the SQLAlchemy engine (ORM sessions, migrations, PostgreSQL) is made on
+first use of :attr:`Database.engine`.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from importlib.resources import files
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from sqlalchemy import create_engine, event, inspect
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from regie.engine.db_errors import BUSY_TIMEOUT_MS, storage_errors
+from regie.engine.db_url import database_url, server_engine, sqlite_file, sqlite_target
+from regie.engine.schema_version import (
+    check_not_newer,
+    current_revision,
+    head_revision,
+    known_revisions,
+    require_schema,
+    upgrade,
+)
 
-from regie.engine.db_errors import BUSY_TIMEOUT_MS, redact, storage_errors
-from regie.engine.db_url import create_database_file, database_url, server_engine, sqlite_file
-from regie.errors import StorageError
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlmodel import Session
 
 # re-exported: callers import them from here
-__all__ = ["Database", "DbSession", "Tx", "database_url", "sqlite_file", "storage_errors"]
+__all__ = [
+    "AnySession",
+    "Database",
+    "DbSession",
+    "Tx",
+    "check_not_newer",
+    "current_revision",
+    "database_url",
+    "head_revision",
+    "known_revisions",
+    "require_schema",
+    "sqlite_file",
+    "storage_errors",
+    "upgrade",
+]
 
 AUDIT_CHAIN_LOCK = 0x7265676965  # "regie": the advisory lock key of the audit chain
 
@@ -39,8 +66,12 @@ def busy_timeout_from_env() -> int:
     return int(value) if value.isdigit() and int(value) > 0 else BUSY_TIMEOUT_MS
 
 
+POOL_IDLE = 5  # idle SQLite connections kept for reuse (as SQLAlchemy's QueuePool)
+
+
 class Database:
-    """An opened database: engine plus the knowledge of its dialect."""
+    """An opened database: the knowledge of its dialect, its SQLite connections (a small
+    pool of idle ones) and, made on first use, its SQLAlchemy engine."""
 
     def __init__(self, url: str, *, busy_timeout_ms: int | None = None) -> None:
         self.url = url
@@ -48,19 +79,63 @@ class Database:
         self.busy_timeout_ms = busy_timeout_ms or busy_timeout_from_env()
         # REGIE_TRACE_LOCK=FILE: append how long each write transaction held the lock
         self.trace_lock = os.environ.get("REGIE_TRACE_LOCK", "")
+        pages = os.environ.get("REGIE_SQLITE_MAX_PAGES", "")
+        self.max_pages = int(pages) if pages.isdigit() else 0
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()
+        self._idle: list[sqlite3.Connection] = []
+        self._generation = 0  # dispose() closes connections handed out before it
         if self.is_sqlite:
             self.path = sqlite_file(url)
-            # Sessions end their own transactions (commit, or rollback on close), so the pool
-            # need not roll back once more on every check-in.
-            self.engine = create_engine(
-                url,
-                connect_args={"timeout": self.busy_timeout_ms / 1000},
-                pool_reset_on_return=None,
-            )
-            _sqlite_setup(self.engine, self.busy_timeout_ms)
+            # An in-memory database exists once per connection: its transactions share the
+            # engine's (SQLAlchemy keeps one connection per thread for it).
+            self.own_connections = self.path != ":memory:"
         else:
             self.path = ""
-            self.engine = server_engine(url)
+            self.own_connections = False
+            self._engine = server_engine(url)  # an unusable URL is refused here
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (ORM sessions, migrations, PostgreSQL), made on first use."""
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None:
+                    self._engine = _sqlite_engine(self)
+        return self._engine
+
+    def connect(self) -> sqlite3.Connection:
+        """A new SQLite connection set up as every regie connection is (see
+        :func:`_sqlite_pragmas`); the caller closes it."""
+        target, uri = sqlite_target(self.url)
+        conn = sqlite3.connect(
+            target,
+            timeout=self.busy_timeout_ms / 1000,
+            isolation_level=None,  # we issue BEGIN ourselves
+            check_same_thread=False,  # pooled: used by one thread at a time, any thread
+            uri=uri,
+        )
+        try:
+            _sqlite_pragmas(conn, self.busy_timeout_ms, self.max_pages)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _checkout(self) -> tuple[sqlite3.Connection, int]:
+        with self._lock:
+            generation = self._generation
+            if self._idle:
+                return self._idle.pop(), generation
+        return self.connect(), generation
+
+    def _checkin(self, conn: sqlite3.Connection, generation: int) -> None:
+        if not conn.in_transaction:
+            with self._lock:
+                if generation == self._generation and len(self._idle) < POOL_IDLE:
+                    self._idle.append(conn)
+                    return
+        conn.close()
 
     @contextmanager
     def session(self, *, write: bool = True) -> Iterator[Session]:
@@ -69,6 +144,8 @@ class Database:
         Write sessions on SQLite start with ``BEGIN IMMEDIATE`` so concurrent writers
         queue on the busy timeout instead of failing when they upgrade their lock.
         """
+        from sqlmodel import Session
+
         bind: Any = self.engine if write else self.engine.execution_options(regie_read=True)
         with storage_errors(self), Session(bind, expire_on_commit=False) as session:
             try:
@@ -96,31 +173,50 @@ class Database:
                 session.close()
 
     def dispose(self) -> None:
-        self.engine.dispose()
+        """Close the idle connections and the engine's pool (both are made anew when
+        needed); connections in use are closed when they come back."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+            self._generation += 1
+        for conn in idle:
+            conn.close()
+        if self._engine is not None:
+            self._engine.dispose()
 
 
-def _sqlite_setup(engine: Engine, busy_timeout_ms: int) -> None:
-    pages = os.environ.get("REGIE_SQLITE_MAX_PAGES", "")
-    max_pages = int(pages) if pages.isdigit() else 0
+def _sqlite_pragmas(conn: sqlite3.Connection, busy_timeout_ms: int, max_pages: int) -> None:
+    cur = conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+    cur.execute("PRAGMA foreign_keys=ON")
+    if max_pages:  # fault injection for the tests: a "full disk" at this size
+        cur.execute(f"PRAGMA max_page_count={max_pages}")
+    # a read-only file or folder: reads still work, writes report it
+    with suppress(sqlite3.OperationalError):
+        cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.close()
+
+
+def _sqlite_engine(db: Database) -> Engine:
+    from sqlalchemy import create_engine, event
+
+    # Sessions end their own transactions (commit, or rollback on close), so the pool
+    # need not roll back once more on every check-in.
+    engine = create_engine(
+        db.url, connect_args={"timeout": db.busy_timeout_ms / 1000}, pool_reset_on_return=None
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
-        cur = dbapi_conn.cursor()
-        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        cur.execute("PRAGMA foreign_keys=ON")
-        if max_pages:  # fault injection for the tests: a "full disk" at this size
-            cur.execute(f"PRAGMA max_page_count={max_pages}")
-        # a read-only file or folder: reads still work, writes report it
-        with suppress(sqlite3.OperationalError):
-            cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=FULL")
-        cur.close()
+        _sqlite_pragmas(dbapi_conn, db.busy_timeout_ms, db.max_pages)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         read = conn.get_execution_options().get("regie_read", False)
         conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
+
+    return engine
 
 
 class Tx:
@@ -208,93 +304,9 @@ def as_date(value: Any) -> date | None:
     return date.fromisoformat(str(value))
 
 
-# -- schema ---------------------------------------------------------------------------
-
-
-def _alembic_config(db: Database, connection: Any) -> Any:
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(files("regie.engine") / "migrations"))
-    cfg.attributes["connection"] = connection
-    cfg.attributes["is_sqlite"] = db.is_sqlite
-    return cfg
-
-
-@lru_cache(maxsize=1)  # the migrations are files of the installed package
-def head_revision() -> str:
-    from alembic.script import ScriptDirectory
-
-    cfg = _alembic_config(Database("sqlite://"), None)
-    head = ScriptDirectory.from_config(cfg).get_current_head()
-    assert head is not None
-    return head
-
-
-@lru_cache(maxsize=1)  # the migrations are files of the installed package
-def known_revisions() -> frozenset[str]:
-    from alembic.script import ScriptDirectory
-
-    cfg = _alembic_config(Database("sqlite://"), None)
-    return frozenset(s.revision for s in ScriptDirectory.from_config(cfg).walk_revisions())
-
-
-def current_revision(db: Database) -> str | None:
-    reading = db.engine.execution_options(regie_read=True)
-    with storage_errors(db), reading.connect() as conn:
-        if not inspect(conn).has_table("alembic_version"):
-            if inspect(conn).get_table_names():
-                raise StorageError(
-                    f"{db.path or redact(db.url)}: this database was not made by regie (it has "
-                    "tables but no regie schema version); use another --db"
-                )
-            return None
-        rev = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
-        return str(rev) if rev is not None else None
-
-
-def upgrade(db: Database) -> None:
-    """Create or upgrade the schema to the newest migration."""
-    from alembic import command
-
-    create_database_file(db)
-    check_not_newer(db, current_revision(db))
-    with storage_errors(db), db.engine.begin() as conn:
-        command.upgrade(_alembic_config(db, conn), "head")
-
-
-def check_not_newer(db: Database, rev: str | None) -> None:
-    if rev is not None and rev not in known_revisions():
-        raise StorageError(
-            f"{db.path or redact(db.url)}: the database has schema version {rev}, made by a "
-            "newer regie than this one; upgrade regie (pip install -U regie) to use it"
-        )
-
-
-def require_schema(db: Database) -> None:
-    """Refuse to work on a database that is missing, foreign, outdated or newer. A missing
-    SQLite file is not created (SQLite would make an empty one on connecting)."""
-    if db.is_sqlite and db.path not in ("", ":memory:") and not os.path.exists(db.path):
-        raise StorageError(
-            f"{db.path}: no regie database here yet; run 'regie init --config FILE' first "
-            "(or give the database with --db / REGIE_DB)"
-        )
-    rev = current_revision(db)
-    if rev is None:
-        raise StorageError(
-            f"{db.path or redact(db.url)}: no regie database here yet; run "
-            "'regie init --config FILE' first"
-        )
-    check_not_newer(db, rev)
-    if rev != head_revision():
-        raise StorageError(
-            f"{db.path or redact(db.url)}: the database schema ({rev}) is older than this "
-            "regie; run 'regie init --config FILE' to upgrade it"
-        )
-
-
 class DbSession:
-    """A unit of work on one pooled DBAPI connection (see :meth:`Database.transaction`).
+    """A unit of work on one pooled DBAPI connection (see :meth:`Database.transaction`):
+    on SQLite one of the database's own sqlite3 connections, else one of the engine's.
 
     It has what the services use of a session: ``commit``, ``rollback`` and ``info``;
     :class:`Tx` reads and writes through its cursor.
@@ -304,9 +316,16 @@ class DbSession:
         self.db = db
         self._relaxed = not durable
         self.info: dict[str, Any] = {}
-        self.dialect = "sqlite" if db.is_sqlite else db.engine.dialect.name
-        self._fairy = db.engine.raw_connection()
-        conn: Any = self._fairy.driver_connection  # never None for a live connection
+        self._fairy: Any = None  # the engine's pooled connection, when it is one of those
+        self._generation = 0
+        conn: Any
+        if db.own_connections:
+            self.dialect = "sqlite"
+            conn, self._generation = db._checkout()
+        else:
+            self.dialect = "sqlite" if db.is_sqlite else db.engine.dialect.name
+            self._fairy = db.engine.raw_connection()
+            conn = self._fairy.driver_connection  # never None for a live connection
         self._conn = conn
         self.cursor: Any = conn.cursor()
         self._open = False
@@ -315,8 +334,7 @@ class DbSession:
         try:
             self._begin()
         except BaseException:  # e.g. busy past the timeout: give the connection back
-            self.cursor.close()
-            self._fairy.close()
+            self._release()
             raise
 
     def _begin(self) -> None:
@@ -351,13 +369,30 @@ class DbSession:
                 out.write(f"{held:.3f} {end}\n")
 
     def close(self) -> None:
+        clean = False
         try:
             self.rollback()
             if self._relaxed and self.dialect == "sqlite":
                 self._conn.execute("PRAGMA synchronous=FULL")  # the pool's default again
+            clean = True
         finally:
-            self.cursor.close()
+            self._release(reuse=clean)
+
+    def _release(self, *, reuse: bool = False) -> None:
+        """Give the connection back; one whose transaction or settings could not be reset
+        is closed instead of kept for reuse."""
+        self.cursor.close()
+        if self._fairy is not None:
             self._fairy.close()
+        elif reuse:
+            self.db._checkin(self._conn, self._generation)
+        else:
+            self._conn.close()
 
 
-AnySession = Session | DbSession
+if TYPE_CHECKING:
+    AnySession: TypeAlias = Session | DbSession
+else:
+    # Annotations are not evaluated at run time, and importing sqlmodel for this name alone
+    # would cost every command ~170 ms; services take an ORM Session too (see Tx).
+    AnySession = DbSession

@@ -1,4 +1,4 @@
-"""Notification settings: the notice kinds, who gets each kind, and the SMTP settings.
+"""Notification settings: who gets each notice kind, and the SMTP settings.
 
 The region config may carry two optional tables::
 
@@ -14,107 +14,46 @@ The region config may carry two optional tables::
     submitted = ["table_members", "routing_members"]
     decision_final = ["body_members", "representatives", "leads"]
 
-:data:`NOTICE_KINDS` is the one registry of notice kinds: every kind has a text and an
-HTML template in every language, and a default list of recipient groups.
+:mod:`regie.notifications.kinds` holds the notice kinds and recipient groups without
+pydantic (what the commands that queue notices need); they are re-exported here.
 """
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import ipaddress
-import json
-import re
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from regie.notifications.kinds import (
+    EVENT_KINDS,
+    GROUP_ALIASES,
+    GROUPS,
+    LANGUAGES,
+    NOTICE_KINDS,
+    NoticeKind,
+    default_rules,
+    rules_from_setting,
+)
+from regie.notifications.smtp_host import host_problem
+from regie.region_types import check_email
+
+__all__ = [
+    "EVENT_KINDS",
+    "GROUPS",
+    "GROUP_ALIASES",
+    "LANGUAGES",
+    "NOTICE_KINDS",
+    "SMTP_PASSWORD_ENV",
+    "MailSettings",
+    "NoticeKind",
+    "NotificationRules",
+    "default_rules",
+    "host_problem",
+    "rules_from_setting",
+]
+
 SMTP_PASSWORD_ENV = "REGIE_SMTP_PASSWORD"
-LANGUAGES = ("nl", "en")
-
-# Recipient groups, resolved per event (see recipients.py).
-GROUPS: dict[str, str] = {
-    "table_members": "members of the proposal's table",
-    "table_chair": "chair of the proposal's table",
-    "routing_members": "members of the routing body ([structure] routing_body)",
-    "body_members": "members of the body whose meeting the event is about",
-    "body_chair": "chair of that body",
-    "leads": "the proposal's administrative and official leads",
-    "representatives": "people with a mandate for a concerned party in that body",
-    "coordinator": "the network coordinator",
-    "addressee": "whom an advice is for: the people of that party, or the members of that body",
-    "news_members": "members of the bodies that get the news of the top meeting "
-    "([structure] news_to)",
-}
-# Earlier names of groups, still accepted in [notifications].
-GROUP_ALIASES: dict[str, str] = {
-    "chairs_members": "routing_members",
-    "lea_members": "news_members",
-}
-
-
-@dataclass(frozen=True)
-class NoticeKind:
-    id: str
-    about: str
-    groups: tuple[str, ...]  # default recipients
-    invite: str | None = None  # calendar method attached: REQUEST | CANCEL
-
-
-NOTICE_KINDS: dict[str, NoticeKind] = {
-    k.id: k
-    for k in (
-        NoticeKind("submitted", "a proposal was submitted", ("table_members", "routing_members")),
-        NoticeKind("route_set", "the routing body set the route", ("leads", "table_chair")),
-        NoticeKind(
-            "route_proposed",
-            "a route was proposed for the routing body to decide",
-            ("routing_members", "leads"),
-        ),
-        NoticeKind("placed", "a proposal was placed on a meeting", ("body_members", "leads")),
-        NoticeKind("agenda", "a meeting's agenda was published", ("body_members",), "REQUEST"),
-        NoticeKind("meeting_changed", "a meeting moved", ("body_members",), "REQUEST"),
-        NoticeKind("meeting_cancelled", "a meeting was cancelled", ("body_members",), "CANCEL"),
-        NoticeKind("decision_recorded", "a decision awaits confirmation", ("body_chair",)),
-        NoticeKind("decision_amended", "a decision text was amended", ("body_chair",)),
-        NoticeKind(
-            "decision_final",
-            "a decision was confirmed",
-            ("body_members", "representatives", "leads"),
-        ),
-        NoticeKind("advice", "a confirmed advice, to its addressee", ("addressee",)),
-        NoticeKind("noted", "an information item was noted", ("leads", "table_chair")),
-        NoticeKind("decision_retracted", "a recorded decision was retracted", ("body_chair",)),
-        NoticeKind("returned", "a proposal was sent back", ("leads", "table_chair")),
-        NoticeKind("deferred", "a proposal was deferred", ("leads", "table_chair")),
-        NoticeKind("withdrawn", "a proposal was withdrawn", ("leads", "table_chair")),
-        NoticeKind("oogo_news", "news from the top meeting", ("news_members",)),
-        # Never caused by an event: outbox.build_digests bundles a person's notices into it.
-        NoticeKind("digest", "the daily digest for people with digest = true", ()),
-    )
-}
-
-# Which notice kinds an audit event causes, in order of precedence: a person who is in
-# the groups of several kinds gets one mail, of the first kind.
-EVENT_KINDS: dict[str, tuple[str, ...]] = {
-    "submitted": ("submitted", "placed"),
-    "route_set": ("route_set",),
-    "route_proposed": ("route_proposed",),
-    "advanced": ("placed",),
-    "returned": ("returned", "placed"),
-    "deferred": ("deferred", "placed"),
-    "withdrawn": ("withdrawn",),
-    "decided": ("decision_recorded",),
-    "amended": ("decision_amended",),
-    "confirmed": ("advice", "decision_final"),
-    "noted": ("noted",),
-    "decision_retracted": ("decision_retracted",),
-    "agenda_published": ("agenda",),
-    "meeting_changed": ("meeting_changed",),
-    "meeting_cancelled": ("meeting_cancelled",),
-    "oogo_news": ("oogo_news",),
-}
 
 
 def _check_groups(value: list[str]) -> list[str]:
@@ -161,32 +100,6 @@ def _check_connections(value: int | None) -> int | None:
     return value
 
 
-_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
-
-
-def host_problem(value: str) -> str | None:
-    """Why ``value`` cannot be an SMTP host (a DNS name or an IP address), or None."""
-    example = "write e.g. 'smtp.example.org'"
-    if not value or any(c.isspace() or ord(c) < 32 for c in value):
-        return f"{value!r} is not a host name; {example}"
-    with contextlib.suppress(ValueError):
-        ipaddress.ip_address(value.removeprefix("[").removesuffix("]"))
-        return None
-    name = value.removesuffix(".")
-    labels = name.split(".")
-    if any(not label for label in labels):
-        return f"{value!r} is not a host name: it has an empty part between dots; {example}"
-    try:
-        ascii_labels = [label.encode("idna").decode("ascii") for label in labels]
-    except UnicodeError:
-        return f"{value!r} is not a host name (a part between dots is not valid); {example}"
-    bad = [label for label in ascii_labels if not _HOST_LABEL.fullmatch(label)]
-    if bad or len(".".join(ascii_labels)) > 253:
-        what = f"the part {bad[0]!r} is not valid" if bad else "it is too long"
-        return f"{value!r} is not a host name ({what}); {example}"
-    return None
-
-
 def _check_host(value: str | None) -> str | None:
     if value is None:
         return None
@@ -198,9 +111,7 @@ def _check_host(value: str | None) -> str | None:
 
 
 def _check_from(value: str | None) -> str | None:
-    from regie.region_types import _check_email  # the same rule as people's addresses
-
-    return None if value is None else _check_email(value)
+    return None if value is None else check_email(value)  # the rule of people's addresses
 
 
 class MailSettings(_Settings):
@@ -267,16 +178,3 @@ class NotificationRules(_Settings):
     withdrawn: Groups = _default("withdrawn")
     oogo_news: Groups = _default("oogo_news")
     digest: DigestGroups = _default("digest")  # always []: people opt in themselves
-
-
-def default_rules() -> dict[str, list[str]]:
-    return {k.id: list(k.groups) for k in NOTICE_KINDS.values()}
-
-
-def rules_from_setting(value: str | None) -> dict[str, tuple[str, ...]]:
-    """The stored ``notifications`` region setting (JSON), completed with the defaults."""
-    stored: dict[str, Any] = json.loads(value) if value else {}
-    return {
-        kind: tuple(GROUP_ALIASES.get(g, g) for g in stored.get(kind, spec.groups))
-        for kind, spec in NOTICE_KINDS.items()
-    }

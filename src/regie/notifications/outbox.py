@@ -36,11 +36,14 @@ from zoneinfo import ZoneInfo
 from regie.clock import AMSTERDAM
 from regie.engine.audit import Event
 from regie.engine.storage import Database, Tx, as_datetime
-from regie.notifications.types import Notice, OutboxRow
-
-QUEUED, SENDING, SENT, FAILED, CANCELLED = "queued", "sending", "sent", "failed", "cancelled"
-DIGEST, DIGESTED = "digest", "digested"
-STATUSES = (QUEUED, SENDING, SENT, FAILED, CANCELLED, DIGEST, DIGESTED)
+from regie.notifications.types import (
+    DIGEST,
+    DIGESTED,
+    QUEUED,
+    SENDING,
+    Notice,
+    OutboxRow,
+)
 
 BACKOFF_BASE_S = 60.0
 BACKOFF_CAP_S = 3600.0
@@ -72,22 +75,30 @@ def enqueue_for_event(tx: Tx, event: Event) -> int:
     """Queue the notices an event causes (same transaction); returns how many."""
     from regie.notifications import recipients
 
-    notices = recipients.notices_for_event(tx, event)
+    notices, texts = recipients.event_notices(tx, event)
     if not notices:
         return 0
-    return insert_notices(tx, event.id, event.at, notices)
+    return insert_notices(tx, event.id, event.at, notices, texts)
 
 
-def insert_notices(tx: Tx, event_id: int, at: datetime, notices: Sequence[Notice]) -> int:
-    """Insert one row per notice (``digest`` for people who chose the daily digest)."""
+def insert_notices(
+    tx: Tx,
+    event_id: int,
+    at: datetime,
+    notices: Sequence[Notice],
+    texts: Sequence[str] | None = None,
+) -> int:
+    """Insert one row per notice (``digest`` for people who chose the daily digest);
+    ``texts``: the contexts as stored, when the caller has them already."""
     digest_people = _digest_people(tx)
     for start in range(0, len(notices), _ROWS_PER_INSERT):
         chunk = notices[start : start + _ROWS_PER_INSERT]
         params: list[Any] = []
-        for n in chunk:
+        for i, n in enumerate(chunk, start):
             status = DIGEST if n.person_id in digest_people else QUEUED
+            text = texts[i] if texts is not None else _dumps(n.context)
             params += [event_id, n.kind, n.person_id, n.email, n.language, n.proposal_id,
-                       n.meeting_id, _dumps(n.context), status, at, at]  # fmt: skip
+                       n.meeting_id, text, status, at, at]  # fmt: skip
         tx.execute(_INSERT_HEAD + ", ".join([_INSERT_ROW] * len(chunk)), params)
     return len(notices)
 
@@ -102,6 +113,7 @@ def _digest_people(tx: Tx) -> frozenset[str]:
 
 
 def _dumps(context: dict[str, Any]) -> str:
+    """The stored text of a context (recipients.context_json writes the same)."""
     return json.dumps(context, ensure_ascii=False, sort_keys=True, default=str)
 
 

@@ -17,8 +17,8 @@ from regie.engine.changes import begin
 from regie.engine.filters import require_known
 from regie.engine.storage import AnySession, Tx, as_datetime
 from regie.errors import NotFound, UsageError
-from regie.notifications.config import NOTICE_KINDS
-from regie.notifications.outbox import CANCELLED, DIGEST, FAILED, QUEUED, SENDING, STATUSES
+from regie.notifications.kinds import NOTICE_KINDS
+from regie.notifications.types import CANCELLED, DIGEST, FAILED, QUEUED, SENDING, STATUSES
 
 _LIST_COLUMNS = (
     "id, event_id, kind, person_id, email, language, proposal_id, meeting_id, message_id, "

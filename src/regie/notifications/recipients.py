@@ -21,9 +21,9 @@ from typing import Any
 
 from regie.clock import to_local
 from regie.engine.audit import Event
-from regie.engine.changes import RegionFacts, region_facts
+from regie.engine.facts import RegionFacts, region_facts
 from regie.engine.storage import Tx, as_datetime
-from regie.notifications.config import EVENT_KINDS, rules_from_setting
+from regie.notifications.kinds import EVENT_KINDS, rules_from_setting
 from regie.notifications.types import Notice
 from regie.notifications.words import context_words
 
@@ -33,21 +33,30 @@ _ACTOR_RANK = -1  # the actor's row only gives their name; it is not a recipient
 
 def notices_for_event(tx: Tx, event: Event) -> list[Notice]:
     """The notices ``event`` causes, one per person; [] for events that cause none."""
+    return event_notices(tx, event)[0]
+
+
+def event_notices(tx: Tx, event: Event) -> tuple[list[Notice], list[str]]:
+    """The notices ``event`` causes and, for each, its context as the outbox stores it:
+    what :func:`context_json` gives, with the part all recipients share written once."""
     kinds = EVENT_KINDS.get(event.action)
     if not kinds:
-        return []
+        return [], []
     rules = _rules(tx)
     wanted = [(kind, rules[kind]) for kind in kinds if rules[kind]]
     if not wanted:
-        return []
+        return [], []
     facts = _facts(tx, event)
     rows = _people(tx, event, facts, wanted)
     base = _context(tx, event, facts)
     notices: list[Notice] = []
+    texts: list[str] = []
+    shared: _SharedJSON | None = None
     seen: set[str] = set()
     for rank, person_id, email, language, name, detail in rows:
         if rank == _ACTOR_RANK:
             base["actor_name"] = name
+            shared = None
             continue
         if person_id in seen:
             continue
@@ -56,6 +65,8 @@ def notices_for_event(tx: Tx, event: Event) -> list[Notice]:
         context = {**base, "recipient_name": name}
         if detail:
             context["news_body"] = detail  # the recipient's body that gets the news
+        shared = shared or _SharedJSON(base)
+        texts.append(shared.text(name, detail or None))
         notices.append(
             Notice(
                 kind=kind,
@@ -67,7 +78,41 @@ def notices_for_event(tx: Tx, event: Event) -> list[Notice]:
                 context=context,
             )
         )
-    return notices
+    return notices, texts
+
+
+# The stored form of a notice's context (outbox.context): json.dumps(context,
+# ensure_ascii=False, sort_keys=True, default=str), with one encoder for all calls.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
+_OWN = ("news_body", "recipient_name")  # each recipient's own keys, in sorted order
+
+
+def context_json(context: dict[str, Any]) -> str:
+    return _ENCODER.encode(context)
+
+
+class _SharedJSON:
+    """The JSON of one event's contexts: the shared keys are written once, split where
+    each recipient's own keys fall in the sorted order, and joined with those per
+    recipient; the text is that of :func:`context_json` of the whole context."""
+
+    def __init__(self, base: dict[str, Any]) -> None:
+        self.base = base if any(k in base for k in _OWN) else None  # then: no splitting
+        groups: list[dict[str, Any]] = [{}, {}, {}]
+        for key, value in base.items():
+            groups[sum(key > own for own in _OWN)][key] = value
+        self.parts = [_ENCODER.encode(g)[1:-1] for g in groups]
+
+    def text(self, name: str, news_body: str | None) -> str:
+        if self.base is not None:
+            own = {"recipient_name": name} | ({"news_body": news_body} if news_body else {})
+            return context_json({**self.base, **own})
+        first, middle, last = self.parts
+        items = [first]
+        if news_body:
+            items.append('"news_body": ' + _ENCODER.encode(news_body))
+        items += [middle, '"recipient_name": ' + _ENCODER.encode(name), last]
+        return "{" + ", ".join(item for item in items if item) + "}"
 
 
 def _rules(tx: Tx) -> dict[str, tuple[str, ...]]:

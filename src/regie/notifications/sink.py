@@ -22,9 +22,10 @@ from aiosmtpd.controller import Controller
 
 from regie import private_files
 from regie.errors import MailError
+from regie.notifications.types import SINK_PORT
 
 HOST = "127.0.0.1"
-DEFAULT_PORT = 8025
+DEFAULT_PORT = SINK_PORT
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,11 @@ from typing import Any
 
 from regie.engine.storage import Tx
 from regie.errors import MailError
-from regie.notifications.config import host_problem
+from regie.notifications.smtp_host import host_problem
+from regie.notifications.types import SINK_PORT
 
 DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8025
+DEFAULT_PORT = SINK_PORT
 DEFAULT_FROM = "regie@regie.localhost"
 
 

@@ -14,6 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+# What an outbox row can be (outbox.py); here so the CLI offers them without the engine.
+QUEUED, SENDING, SENT, FAILED, CANCELLED = "queued", "sending", "sent", "failed", "cancelled"
+DIGEST, DIGESTED = "digest", "digested"
+STATUSES = (QUEUED, SENDING, SENT, FAILED, CANCELLED, DIGEST, DIGESTED)
+
+SINK_PORT = 8025  # the local mail sink's port and the SMTP settings' default port
+
 
 @dataclass(frozen=True)
 class Notice:

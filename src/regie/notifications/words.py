@@ -40,10 +40,9 @@ from jinja2.runtime import Context
 
 from regie import labels
 from regie.engine import repository as repo
-from regie.engine.changes import RegionFacts, region_facts
+from regie.engine.facts import RegionFacts, region_facts
 from regie.engine.storage import Tx
-from regie.region_structure import bodies_for
-from regie.workflows.definition import PURPOSES, Workflow, builtin_workflows
+from regie.workflows.definition import PURPOSES, Workflow, bodies_for, builtin_workflows
 
 # What each notice kind is called in a daily digest; {top} is the top meeting's word.
 KIND_NAMES: Final[dict[str, dict[str, str]]] = {

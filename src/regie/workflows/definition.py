@@ -1,10 +1,12 @@
-"""Workflow definitions: one TOML file per purpose, validated when loaded.
+"""Workflows at run time: the frozen :class:`Workflow`, :class:`Stage` and :class:`Outcome`.
 
 A workflow says through which stages (bodies) a proposal of one purpose travels, which
-moves are allowed between them, and which outcomes the final step may record. Loading a
-file checks its shape (pydantic, unknown keys forbidden) and then its meaning (graph rules);
-the problems found are raised together as one :class:`~regie.errors.WorkflowError`, each
-naming the file, the key path and what to change.
+moves are allowed between them, and which outcomes the final step may record. This module
+has no pydantic: it builds workflows from text that was validated before, the built-in
+files of this package and the versions ``regie init`` stored (:func:`stored_workflow`).
+Validating a definition someone wrote, with an error message per problem, is
+:mod:`regie.workflows.validate` (:func:`~regie.workflows.validate.parse_workflow`,
+:func:`~regie.workflows.validate.load_workflow`).
 
 A stage's ``body`` names where it meets: the id of a body of the region, or a body kind
 (``table``, ``chairs``, …). Which bodies exist is the region's business: the region config
@@ -16,29 +18,18 @@ package are the default (FoodValley's route: table, chairs' meeting, AO, OOGO).
 from __future__ import annotations
 
 import hashlib
-import os
-import re
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
-from pathlib import Path
-from typing import Any, Literal, get_args
-
-import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
+from typing import Any, Literal, cast, get_args
 
 from regie.errors import UsageError, WorkflowError
-from regie.workflows import checks
 
 Purpose = Literal["information", "adoption", "advice"]
 PURPOSES: tuple[str, ...] = get_args(Purpose)
 # The kinds the built-in workflows use (a region's own workflows may name others).
 BODY_KINDS = ("table", "chairs", "ao", "oogo")
-_ID_PATTERN = r"^[a-z][a-z0-9_]*$"
-_BODY_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
-
-Problem = tuple[str, str]  # (key path, problem)
 
 
 def format_route(route: Sequence[str]) -> str:
@@ -46,25 +37,26 @@ def format_route(route: Sequence[str]) -> str:
     return " -> ".join(route)
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Stage(_Frozen):
+@dataclass(frozen=True, kw_only=True)
+class Stage:
     id: str
     body: str
     label: dict[str, str]
 
 
-class Outcome(_Frozen):
+@dataclass(frozen=True, kw_only=True)
+class Outcome:
     id: str
     label: dict[str, str]
     text_required: bool = False
-    at: list[str] = []  # the end stages where it may be recorded ([] = every end stage)
+    # the end stages where it may be recorded ([] = every end stage)
+    at: list[str] = field(default_factory=list)
 
 
-class Workflow(_Frozen):
-    """A validated workflow; build one with :func:`parse_workflow` or :func:`load_workflow`."""
+@dataclass(frozen=True, kw_only=True)
+class Workflow:
+    """A workflow; build one with :func:`stored_workflow` from checked text, or with
+    :func:`~regie.workflows.validate.parse_workflow` from text someone wrote."""
 
     purpose: Purpose
     label: dict[str, str]
@@ -78,7 +70,7 @@ class Workflow(_Frozen):
     withdraw: list[str]
     outcomes: list[Outcome]
     requires_mandate: bool
-    ends: list[str] = []  # stages where a route may end and the outcome is recorded
+    ends: list[str] = field(default_factory=list)  # where a route may end, outcome recorded
     records_decision: bool = True  # False: the item ends "noted", no text, no confirmation
     addressee: bool = False  # True: the proposal names whom the advice is for
     source: str
@@ -164,154 +156,64 @@ def _simple_paths(
             yield from _simple_paths(edges, [*path, there], end)
 
 
-class _LabelIn(_Frozen):
-    nl: StrictStr = Field(min_length=1)
-    en: StrictStr = Field(min_length=1)
+def bodies_for(ref: str, bodies: Iterable[tuple[str, str]]) -> list[str]:
+    """The bodies a stage's ``body`` names: the body with that id, else every body of that
+    kind. ``bodies`` are (id, kind) pairs."""
+    pairs = list(bodies)
+    if any(ident == ref for ident, _ in pairs):
+        return [ref]
+    return [ident for ident, kind in pairs if kind == ref]
 
 
-class _StageIn(_Frozen):
-    id: StrictStr = Field(pattern=_ID_PATTERN)
-    body: StrictStr = Field(pattern=_BODY_PATTERN)
-    label: _LabelIn
+def build_workflow(doc: Mapping[str, Any], text: str, source: str) -> Workflow:
+    """The workflow of a definition table laid out as in the TOML file (``moves`` a
+    sub-table), with the file's defaults; ``doc`` must already have the right shape."""
+    moves = doc["moves"]
+    stages = [Stage(id=s["id"], body=s["body"], label=dict(s["label"])) for s in doc["stages"]]
+    ids = [stage.id for stage in stages]
+    setter = doc.get("route_setter")
+    if setter is None:  # default: the stage after the start
+        setter = ids[1] if len(ids) > 1 else (ids or [""])[0]
+    outcomes = [
+        Outcome(
+            id=o["id"],
+            label=dict(o["label"]),
+            text_required=o.get("text_required", False),
+            at=list(o.get("at", [])),
+        )
+        for o in doc["outcomes"]
+    ]
+    return Workflow(
+        purpose=cast(Purpose, doc["purpose"]),
+        label=dict(doc["label"]),
+        stages=stages,
+        final=doc["final"],
+        advance=[(here, there) for here, there in moves["advance"]],
+        default_route=list(doc["default_route"]),
+        route_setter=setter,
+        returns=[(here, there) for here, there in moves["returns"]],
+        defer=list(moves["defer"]),
+        withdraw=list(moves["withdraw"]),
+        outcomes=outcomes,
+        requires_mandate=doc["requires_mandate"],
+        ends=list(doc.get("ends", [])),
+        records_decision=doc.get("records_decision", True),
+        addressee=doc.get("addressee", False),
+        source=source,
+        text=text,
+        digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    )
 
 
-class _OutcomeIn(_Frozen):
-    id: StrictStr = Field(pattern=_ID_PATTERN)
-    label: _LabelIn
-    text_required: StrictBool = False
-    at: list[StrictStr] = []
+def stored_workflow(text: str, source: str) -> Workflow:
+    """A workflow from text that was validated before (a version ``regie init`` stored, a
+    built-in file): no shape or meaning checks, so a fast start. Text from anyone else goes
+    through :func:`~regie.workflows.validate.parse_workflow`."""
+    return build_workflow(tomllib.loads(text), text, source)
 
 
-class _MovesIn(_Frozen):
-    advance: list[tuple[StrictStr, StrictStr]]
-    returns: list[tuple[StrictStr, StrictStr]]
-    defer: list[StrictStr]
-    withdraw: list[StrictStr]
-
-
-class _WorkflowIn(_Frozen):
-    purpose: Purpose
-    label: _LabelIn
-    final: StrictStr
-    route_setter: StrictStr | None = None  # default: the stage after the start
-    requires_mandate: StrictBool
-    default_route: list[StrictStr]
-    stages: list[_StageIn]
-    moves: _MovesIn
-    outcomes: list[_OutcomeIn]
-    ends: list[StrictStr] = []
-    records_decision: StrictBool = True
-    addressee: StrictBool = False
-
-
-_MESSAGES = {
-    "missing": "required key is missing; add it",
-    "string_pattern_mismatch": (
-        "use lowercase letters, digits and '_' (a body id may also have '-'), "
-        "starting with a letter"
-    ),
-    "string_too_short": "must not be empty",
-    "string_type": 'must be text; put it in quotes: "..."',
-    "bool_type": "must be true or false (without quotes)",
-    "list_type": 'must be a list; write it as ["...", "..."]',
-    "tuple_type": 'must be a pair; write it as ["from", "to"]',
-    "too_short": 'must be a pair; write it as ["from", "to"]',
-    "too_long": 'must be a pair; write it as ["from", "to"]',
-    "model_type": "must be a table; write it as [name] or { key = ... }",
-    "dict_type": "must be a table; write it as [name] or { key = ... }",
-    "literal_error": "must be one of: information, adoption, advice",
-}
-
-
-def _key_path(loc: Sequence[int | str], data: Any) -> str:
-    """Key path of a pydantic location; list items with a valid id are named by it."""
-    path, node, parent = "", data, ""
-    for part in loc:
-        if isinstance(part, int):
-            item = node[part] if isinstance(node, list) and part < len(node) else None
-            ident = item.get("id") if isinstance(item, dict) else None
-            named = parent in ("stages", "outcomes") and isinstance(ident, str)
-            path += f".{ident}" if named and re.match(_ID_PATTERN, str(ident)) else f"[{part}]"
-            node = item
-        else:
-            path += f".{part}" if path else part
-            node = node.get(part) if isinstance(node, dict) else None
-            parent = part
-    return path
-
-
-def _table_model(loc: Sequence[int | str]) -> type[BaseModel]:
-    """The model of the table at ``loc`` (list indexes skipped)."""
-    model: type[BaseModel] = _WorkflowIn
-    for part in (p for p in loc if isinstance(p, str)):
-        annotation = model.model_fields[part].annotation
-        model = (get_args(annotation) or (annotation,))[0]
-    return model
-
-
-def _shape_problem(error: Any, data: Any) -> Problem:
-    loc = tuple(error["loc"])
-    key = _key_path(loc, data)
-    if error["type"] == "extra_forbidden":
-        allowed = ", ".join(_table_model(loc[:-1]).model_fields)
-        return key, f"unknown key '{loc[-1]}'; allowed keys here: {allowed}"
-    problem = _MESSAGES.get(error["type"], error["msg"])
-    if error["type"] == "missing" and loc and isinstance(loc[-1], int):  # a short pair
-        problem = _MESSAGES["tuple_type"]
-    if error["type"] != "missing":
-        got = repr(error["input"])
-        problem += f" (got {got[:60] + '...' if len(got) > 60 else got})"
-    return key, problem
-
-
-def _parse_toml(text: str, source: str) -> dict[str, Any]:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        found = re.search(r"\(at line (\d+), column \d+\)", message)
-        line = int(found.group(1)) if found else text.count("\n") + 1
-        problem = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", message)
-        raise WorkflowError(
-            source, f"line {line}", f"TOML syntax error: {problem}; fix the syntax there"
-        ) from None
-
-
-def _build(doc: _WorkflowIn, text: str, source: str) -> Workflow:
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    fields = doc.model_dump(exclude={"moves"}) | doc.moves.model_dump()
-    if fields["route_setter"] is None:
-        stages = [stage.id for stage in doc.stages]
-        fields["route_setter"] = stages[1] if len(stages) > 1 else (stages or [""])[0]
-    return Workflow.model_validate({**fields, "source": source, "text": text, "digest": digest})
-
-
-def parse_workflow(text: str, source: str) -> Workflow:
-    """Parse and validate a workflow definition; ``source`` names it in errors."""
-    data = _parse_toml(text, source)
-    try:
-        doc = _WorkflowIn.model_validate(data)
-    except ValidationError as exc:
-        shapes = [_shape_problem(error, data) for error in exc.errors()]
-        raise WorkflowError.collect([(source, *problem) for problem in shapes]) from None
-    workflow = _build(doc, text, source)
-    problems = checks.meaning_problems(workflow)
-    if problems:
-        raise WorkflowError.collect([(source, *problem) for problem in problems])
-    return workflow
-
-
-def parse_workflow_table(data: dict[str, Any], source: str) -> Workflow:
-    """A workflow written as a table inside another TOML file (a region config): kept as
-    the TOML text of that table, so it is stored and hashed like a workflow file."""
-    try:
-        text = tomli_w.dumps(data)
-    except (TypeError, ValueError) as exc:
-        raise WorkflowError(source, "", f"cannot be written as a workflow ({exc})") from None
-    return parse_workflow(text, source)
-
-
-def _decode(data: bytes, source: str) -> str:
+def decode(data: bytes, source: str) -> str:
+    """The text of a workflow file (UTF-8, a byte order mark dropped)."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -321,29 +223,22 @@ def _decode(data: bytes, source: str) -> str:
         ) from None
 
 
-def load_workflow(path: str | os.PathLike[str]) -> Workflow:
-    """Read and validate the workflow file at ``path``."""
-    source = os.fspath(path)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise WorkflowError(source, "", f"cannot read the file: {reason}; check the path") from None
-    return parse_workflow(_decode(data, source), source)
+def builtin_texts() -> dict[str, str]:
+    """The text of every workflow file of this package, keyed by file name."""
+    from importlib import resources  # ~6 ms, needed only when the built-ins are first read
+
+    package = resources.files("regie.workflows")
+    entries = sorted(package.iterdir(), key=lambda e: e.name)
+    return {e.name: decode(e.read_bytes(), e.name) for e in entries if e.name.endswith(".toml")}
 
 
 @cache
 def _builtins() -> dict[str, Workflow]:
-    package = resources.files("regie.workflows")
     found: dict[str, Workflow] = {}
-    for entry in sorted(package.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".toml"):
-            continue
-        workflow = parse_workflow(_decode(entry.read_bytes(), entry.name), entry.name)
-        if f"{workflow.purpose}.toml" != entry.name:
-            raise WorkflowError(
-                entry.name, "purpose", f"must be '{entry.name[:-5]}' to match the file name"
-            )
+    for name, text in builtin_texts().items():
+        workflow = stored_workflow(text, name)  # checked by the tests (test_workflows.py)
+        if f"{workflow.purpose}.toml" != name:
+            raise WorkflowError(name, "purpose", f"must be '{name[:-5]}' to match the file name")
         found[workflow.purpose] = workflow
     missing = [p for p in PURPOSES if p not in found]
     if missing:
@@ -352,5 +247,5 @@ def _builtins() -> dict[str, Workflow]:
 
 
 def builtin_workflows() -> dict[str, Workflow]:
-    """The shipped workflows keyed by purpose (parsed once, then cached)."""
+    """The shipped workflows keyed by purpose (read once, then cached)."""
     return dict(_builtins())

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from regie import cli_words as w
-from regie.cli_support import Env, as_option, pass_env, reader, say, service
-from regie.engine import parties as parties_service
-from regie.engine import queries
+from regie.cli import words as w
+from regie.cli.support import Env, as_option, pass_env, reader, say, service
+from regie.lazy import lazy_module
+
+if TYPE_CHECKING:  # loaded when the command runs, not for its --help
+    from regie.engine import parties as parties_service
+    from regie.engine import queries
+else:
+    parties_service = lazy_module("regie.engine.parties")
+    queries = lazy_module("regie.engine.queries")
 
 
 @click.command()

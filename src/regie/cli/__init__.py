@@ -11,35 +11,35 @@ import importlib
 
 import click
 
-from regie.cli_errors import RegieGroup
+from regie.cli.errors import RegieGroup
 
 # name -> (module in this package, the command's one-line help as `--help` lists it)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "init": ("cli_moves", "Create or upgrade the database and load..."),
-    "submit": ("cli_moves", "Submit a new proposal to a table."),
-    "route": ("cli_moves", "Give a proposal's route, as stage ids:..."),
-    "advance": ("cli_moves", "Move a proposal to the next stage of its..."),
-    "return": ("cli_moves", "Send a proposal back to an earlier stage."),
-    "defer": ("cli_moves", "Move a proposal to the next meeting of the..."),
-    "withdraw": ("cli_moves", "Withdraw a proposal for good."),
-    "attend": ("cli_decisions", "Record attendance at a meeting: present,..."),
-    "decide": ("cli_decisions", "Record the outcome at the meeting where..."),
-    "confirm": ("cli_decisions", "Chair of the deciding body: confirm..."),
-    "show": ("cli_read", "Show one proposal: route, state, meeting,..."),
-    "list": ("cli_read", "List proposals, newest first, optionally..."),
-    "meetings": ("cli_read", "List meetings (upcoming by default)."),
-    "people": ("cli_read", "The people of the region (ids to use with..."),
-    "audit": ("cli_read", "The audit trail: a proposal's timeline,..."),
-    "demo": ("cli_read", "Route three proposals through the whole..."),
-    "agenda": ("cli_agenda", "A meeting's agenda: `regie agenda MEETING`..."),
-    "publish": ("cli_agenda", "Publish MEETING's agenda: every member..."),
-    "news": ("cli_agenda", "After a MEETING of the top body (OOGO):..."),
-    "send": ("cli_mail", "Send the queued notices over SMTP (once,..."),
-    "outbox": ("cli_mail", "List the outbox (newest first); `retry`..."),
-    "mail-sink": ("cli_mail", "Run a local SMTP server that stores every..."),
-    "check": ("cli_admin", "Check the database: storage, audit chain..."),
-    "db": ("cli_admin", "Database maintenance: backups."),
-    "parties": ("cli_parties", "Correct the concerned parties of an open..."),
+    "init": ("moves", "Create or upgrade the database and load..."),
+    "submit": ("moves", "Submit a new proposal to a table."),
+    "route": ("moves", "Give a proposal's route, as stage ids:..."),
+    "advance": ("moves", "Move a proposal to the next stage of its..."),
+    "return": ("moves", "Send a proposal back to an earlier stage."),
+    "defer": ("moves", "Move a proposal to the next meeting of the..."),
+    "withdraw": ("moves", "Withdraw a proposal for good."),
+    "attend": ("decisions", "Record attendance at a meeting: present,..."),
+    "decide": ("decisions", "Record the outcome at the meeting where..."),
+    "confirm": ("decisions", "Chair of the deciding body: confirm..."),
+    "show": ("read", "Show one proposal: route, state, meeting,..."),
+    "list": ("read", "List proposals, newest first, optionally..."),
+    "meetings": ("read", "List meetings (upcoming by default)."),
+    "people": ("read", "The people of the region (ids to use with..."),
+    "audit": ("read", "The audit trail: a proposal's timeline,..."),
+    "demo": ("read", "Route three proposals through the whole..."),
+    "agenda": ("agenda", "A meeting's agenda: `regie agenda MEETING`..."),
+    "publish": ("agenda", "Publish MEETING's agenda: every member..."),
+    "news": ("agenda", "After a MEETING of the top body (OOGO):..."),
+    "send": ("mail", "Send the queued notices over SMTP (once,..."),
+    "outbox": ("mail", "List the outbox (newest first); `retry`..."),
+    "mail-sink": ("mail", "Run a local SMTP server that stores every..."),
+    "check": ("admin", "Check the database: storage, audit chain..."),
+    "db": ("admin", "Database maintenance: backups."),
+    "parties": ("parties", "Correct the concerned parties of an open..."),
 }
 
 
@@ -53,7 +53,7 @@ class LazyGroup(RegieGroup):
         found = COMMANDS.get(cmd_name)
         if found is None:
             return None
-        module = importlib.import_module(f"regie.{found[0]}")
+        module = importlib.import_module(f"regie.cli.{found[0]}")
         return next(c for c in module.COMMANDS if c.name == cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -81,7 +81,7 @@ def cli(ctx: click.Context, db: str | None, lang: str | None) -> None:
     """regie routes policy proposals through the region's consultation bodies (in
     FoodValley: tables, the chairs' meeting, the AO and the OOGO) and keeps a
     tamper-evident record of every step."""
-    from regie.cli_support import Env  # with the engine: only when a command runs
+    from regie.cli.support import Env  # with the engine: only when a command runs
 
     env = Env(db, lang.lower() if lang else None)
     ctx.obj = env

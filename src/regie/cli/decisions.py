@@ -4,13 +4,19 @@ decision version. Parse, call one service, print."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from regie import cli_words as w
-from regie.cli_support import Env, as_option, one_line, pass_env, say, service, vocabulary
-from regie.engine import attendance, decisions
+from regie.cli import words as w
+from regie.cli.support import Env, as_option, one_line, pass_env, say, service, vocabulary
+from regie.lazy import lazy_module
+
+if TYPE_CHECKING:  # loaded when the command runs, not for its --help
+    from regie.engine import attendance, decisions
+else:
+    attendance = lazy_module("regie.engine.attendance")
+    decisions = lazy_module("regie.engine.decisions")
 
 _words = vocabulary
 
@@ -32,7 +38,7 @@ _words = vocabulary
 )
 @click.option(
     "--stance",
-    type=click.Choice(attendance.STANCES),
+    type=click.Choice(tuple(w.STANCES["en"])),  # the ids; a test keeps them the engine's
     help="With --prior-position: whether the party can agree.",
 )
 @click.option("--position", default="", help="With --prior-position: an optional explanation.")

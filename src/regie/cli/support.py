@@ -7,23 +7,29 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
-from regie.cli_errors import INTERNAL_ERROR as INTERNAL_ERROR  # re-exported
-from regie.cli_errors import RegieClickError as RegieClickError
-from regie.cli_errors import RegieGroup as RegieGroup
-from regie.cli_errors import _as_typed, shown
-from regie.cli_errors import one_line as one_line
+from regie.cli.errors import INTERNAL_ERROR as INTERNAL_ERROR  # re-exported
+from regie.cli.errors import RegieClickError as RegieClickError
+from regie.cli.errors import RegieGroup as RegieGroup
+from regie.cli.errors import _as_typed, shown
+from regie.cli.errors import one_line as one_line
 from regie.clock import AMSTERDAM, Clock, FixedClock, SystemClock
-from regie.engine import queries
-from regie.engine.storage import Database, database_url, require_schema
 from regie.errors import UsageError
+from regie.lazy import lazy_module
 from regie.text_input import UNSAFE_IN_LINES, not_utf8
+
+if TYPE_CHECKING:  # loaded when a command runs, not for its --help
+    from rich.console import Console
+    from rich.text import Text
+
+    from regie.engine import queries, storage
+    from regie.engine.storage import Database
+else:
+    queries = lazy_module("regie.engine.queries")
+    storage = lazy_module("regie.engine.storage")
 
 
 class Env:
@@ -35,7 +41,7 @@ class Env:
 
     def __init__(self, db: str | None, lang: str | None = None) -> None:
         _require_utf8("--db / REGIE_DB", db or "")
-        self.db_url = database_url(db)
+        self._db_option = db
         self._db: Database | None = None
         self.clock = clock_from_env()
         self._lang = lang
@@ -54,11 +60,17 @@ class Env:
             self._lang = str(reader(self, queries.language, person=self.person))
         return self._lang
 
+    @property
+    def db_url(self) -> str:
+        """The database's URL (from ``--db``/``REGIE_DB``), worked out when first needed:
+        the root command runs before a subcommand's ``--help``, which needs no engine."""
+        return str(storage.database_url(self._db_option))
+
     def database(self, *, require: bool = True) -> Database:
         if self._db is None:
-            self._db = Database(self.db_url)
+            self._db = storage.Database(self.db_url)
         if require:
-            require_schema(self._db)
+            storage.require_schema(self._db)
         return self._db
 
     def close(self) -> None:
@@ -97,6 +109,8 @@ def emit_json(value: Any) -> None:
 
 
 def console() -> Console:
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=True)
 
 
@@ -106,6 +120,8 @@ def table(
     """A table; the columns ``ids`` (ids to type in a next command) are never folded.
     Every cell is plain text: no rich markup (``[bold]``) or emoji codes, nothing raw that a
     terminal acts on."""
+    from rich.table import Table
+
     t = Table(title=_plain(title), title_justify="left")
     for i, col in enumerate(columns):
         t.add_column(_plain(col), overflow="fold", no_wrap=i in ids)
@@ -115,6 +131,8 @@ def table(
 
 
 def _plain(text: str) -> Text:
+    from rich.text import Text
+
     return Text(shown(text))
 
 
@@ -139,10 +157,10 @@ meeting_option = click.option(
 def service(env: Env, fn: Callable[..., Any], **kwargs: Any) -> Any:
     """Run one write service in its own session (the service commits).
 
-    First, in a read transaction, :func:`~regie.engine.changes.prepare` imports and loads
+    First, in a read transaction, :func:`~regie.engine.warmup.prepare` imports and loads
     what the service needs, so the write lock is held only for reading rows and writing
     (issue 15: imports inside ``BEGIN IMMEDIATE`` held it for up to seconds)."""
-    from regie.engine.changes import prepare
+    from regie.engine.warmup import prepare
 
     db = env.database()
     with db.transaction(write=False) as ahead:
@@ -163,6 +181,4 @@ def is_tty() -> bool:
 
 def vocabulary(env: Env, **kwargs: Any) -> dict[str, Any]:
     """The words to tell what a change did (read after it was committed)."""
-    from regie.engine import queries
-
     return dict(reader(env, queries.vocabulary, lang=env.lang, **kwargs))

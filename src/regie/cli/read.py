@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.progress import Progress
 
-from regie import cli_words as w
 from regie import labels
-from regie.cli_support import (
+from regie.cli import words as w
+from regie.cli.support import (
     Env,
     RegieClickError,
     emit_json,
@@ -21,7 +20,15 @@ from regie.cli_support import (
     table,
 )
 from regie.clock import to_local, to_utc_naive
-from regie.engine import agenda_view, anchor, audit, queries
+from regie.lazy import lazy_module
+
+if TYPE_CHECKING:  # loaded when the command runs, not for its --help
+    from regie.engine import agenda_view, anchor, audit, queries
+else:
+    agenda_view = lazy_module("regie.engine.agenda_view")
+    anchor = lazy_module("regie.engine.anchor")
+    audit = lazy_module("regie.engine.audit")
+    queries = lazy_module("regie.engine.queries")
 
 
 @click.command()
@@ -296,6 +303,8 @@ def audit_verify(env: Env, anchor_text: str | None, as_json: bool) -> None:
     with db.session(write=False) as session:
         total = audit.count_events(session)
         show_bar = is_tty() and not as_json and total > 5000
+        from rich.progress import Progress
+
         with Progress(disable=not show_bar, transient=True) as bar:
             task = bar.add_task("verifying", total=total)
             report = audit.verify(session, progress=lambda n: bar.advance(task, n))

@@ -8,13 +8,11 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.progress import Progress
 
-from regie.cli_support import (
+from regie.cli.support import (
     Env,
     as_option,
     emit_json,
@@ -28,15 +26,25 @@ from regie.cli_support import (
     table,
 )
 from regie.clock import to_utc_naive
-from regie.engine.storage import Tx
-from regie.notifications import outbox, outbox_admin, sink
-from regie.notifications.sender import Sender, SendReport, watch
-from regie.notifications.smtp_settings import SmtpSettings, load_settings
+from regie.lazy import lazy_module
+from regie.notifications.types import SINK_PORT, STATUSES
+
+if TYPE_CHECKING:  # loaded when the command runs, not for its --help
+    from regie.notifications import outbox, outbox_admin, sink
+    from regie.notifications.sender import SendReport
+    from regie.notifications.smtp_settings import SmtpSettings
+else:
+    outbox = lazy_module("regie.notifications.outbox")
+    outbox_admin = lazy_module("regie.notifications.outbox_admin")
+    sink = lazy_module("regie.notifications.sink")
 
 PROGRESS_THRESHOLD = 50
 
 
 def _settings(session: Any) -> SmtpSettings:
+    from regie.engine.storage import Tx
+    from regie.notifications.smtp_settings import load_settings
+
     return load_settings(Tx(session))
 
 
@@ -50,6 +58,9 @@ def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
     if total <= PROGRESS_THRESHOLD or not is_tty():
         yield None
         return
+    from rich.console import Console
+    from rich.progress import Progress
+
     with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("sending", total=total)
         yield lambda n: bar.advance(task, n)
@@ -83,6 +94,8 @@ def send(env: Env, keep_watching: bool, limit: int | None, interval: float,
         return
     due = outbox.due_count(db, now=to_utc_naive(env.clock.now()))
     with _progress(min(due, limit or due)) as on_progress:
+        from regie.notifications.sender import Sender
+
         sender = Sender(db, settings, env.clock, on_progress=on_progress)
         report = asyncio.run(sender.drain(limit))
     if as_json:
@@ -110,6 +123,8 @@ def _watch(db: Any, settings: SmtpSettings, env: Env, interval: float) -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signal.SIGINT, stop.set)
             loop.add_signal_handler(signal.SIGTERM, stop.set)
+        from regie.notifications.sender import Sender, watch
+
         await watch(Sender(db, settings, env.clock), interval=interval, stop=stop,
                     on_round=on_round)  # fmt: skip
 
@@ -119,7 +134,7 @@ def _watch(db: Any, settings: SmtpSettings, env: Env, interval: float) -> None:
 
 
 @click.group(invoke_without_command=True)
-@click.option("--status", type=click.Choice(outbox.STATUSES), help="Only rows in this status.")
+@click.option("--status", type=click.Choice(STATUSES), help="Only rows in this status.")
 @click.option("--person", help="Only mail to this person.")
 @click.option("--proposal", help="Only mail about this proposal.")
 @click.option("--kind", help="Only this kind of notice, e.g. submitted.")
@@ -191,7 +206,7 @@ def cancel(env: Env, row_id: int, as_: str | None) -> None:
 )
 @click.option(
     "--port",
-    default=sink.DEFAULT_PORT,
+    default=SINK_PORT,
     show_default=True,
     type=click.IntRange(1, 65535),
     help="Port on 127.0.0.1.",

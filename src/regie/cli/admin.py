@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from regie.cli_support import (
+from regie.cli.support import (
     Env,
     RegieClickError,
     emit_json,

@@ -3,14 +3,22 @@ routing body (top meeting), publishing it, and the news from the top meeting."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from regie import cli_read
-from regie import cli_words as w
-from regie.cli_support import Env, as_option, pass_env, reader, say, service
-from regie.engine import agenda, agenda_approval, agenda_view, queries
+from regie.cli import read as cli_read
+from regie.cli import words as w
+from regie.cli.support import Env, as_option, pass_env, reader, say, service
+from regie.lazy import lazy_module
+
+if TYPE_CHECKING:  # loaded when the command runs, not for its --help
+    from regie.engine import agenda, agenda_approval, agenda_view, queries
+else:
+    agenda = lazy_module("regie.engine.agenda")
+    agenda_approval = lazy_module("regie.engine.agenda_approval")
+    agenda_view = lazy_module("regie.engine.agenda_view")
+    queries = lazy_module("regie.engine.queries")
 
 
 class AgendaGroup(click.Group):

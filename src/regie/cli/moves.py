@@ -3,13 +3,13 @@ proposal. Parse, call one service, print."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from regie import cli_words as w
 from regie import labels
-from regie.cli_support import (
+from regie.cli import words as w
+from regie.cli.support import (
     Env,
     as_option,
     emit_json,
@@ -21,8 +21,13 @@ from regie.cli_support import (
     service,
     vocabulary,
 )
-from regie.engine import moves
-from regie.engine.moves import MoveResult
+from regie.lazy import lazy_module
+
+if TYPE_CHECKING:  # loaded when the command runs, not for its --help
+    from regie.engine import moves
+    from regie.engine.moves import MoveResult
+else:
+    moves = lazy_module("regie.engine.moves")
 
 PLACING = ("submitted", "advanced", "returned", "deferred")  # moves that name a meeting
 

@@ -1,0 +1,111 @@
+"""The notice kinds, the recipient groups and which kinds an audit event causes.
+
+:data:`NOTICE_KINDS` is the one registry of notice kinds: every kind has a text and an
+HTML template in every language, and a default list of recipient groups. This module has
+no pydantic, so the commands that queue notices start fast; the ``[notifications]`` table
+of a region config is checked by :class:`regie.notifications.config.NotificationRules`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+LANGUAGES = ("nl", "en")
+
+# Recipient groups, resolved per event (see recipients.py).
+GROUPS: dict[str, str] = {
+    "table_members": "members of the proposal's table",
+    "table_chair": "chair of the proposal's table",
+    "routing_members": "members of the routing body ([structure] routing_body)",
+    "body_members": "members of the body whose meeting the event is about",
+    "body_chair": "chair of that body",
+    "leads": "the proposal's administrative and official leads",
+    "representatives": "people with a mandate for a concerned party in that body",
+    "coordinator": "the network coordinator",
+    "addressee": "whom an advice is for: the people of that party, or the members of that body",
+    "news_members": "members of the bodies that get the news of the top meeting "
+    "([structure] news_to)",
+}
+# Earlier names of groups, still accepted in [notifications].
+GROUP_ALIASES: dict[str, str] = {
+    "chairs_members": "routing_members",
+    "lea_members": "news_members",
+}
+
+
+@dataclass(frozen=True)
+class NoticeKind:
+    id: str
+    about: str
+    groups: tuple[str, ...]  # default recipients
+    invite: str | None = None  # calendar method attached: REQUEST | CANCEL
+
+
+NOTICE_KINDS: dict[str, NoticeKind] = {
+    k.id: k
+    for k in (
+        NoticeKind("submitted", "a proposal was submitted", ("table_members", "routing_members")),
+        NoticeKind("route_set", "the routing body set the route", ("leads", "table_chair")),
+        NoticeKind(
+            "route_proposed",
+            "a route was proposed for the routing body to decide",
+            ("routing_members", "leads"),
+        ),
+        NoticeKind("placed", "a proposal was placed on a meeting", ("body_members", "leads")),
+        NoticeKind("agenda", "a meeting's agenda was published", ("body_members",), "REQUEST"),
+        NoticeKind("meeting_changed", "a meeting moved", ("body_members",), "REQUEST"),
+        NoticeKind("meeting_cancelled", "a meeting was cancelled", ("body_members",), "CANCEL"),
+        NoticeKind("decision_recorded", "a decision awaits confirmation", ("body_chair",)),
+        NoticeKind("decision_amended", "a decision text was amended", ("body_chair",)),
+        NoticeKind(
+            "decision_final",
+            "a decision was confirmed",
+            ("body_members", "representatives", "leads"),
+        ),
+        NoticeKind("advice", "a confirmed advice, to its addressee", ("addressee",)),
+        NoticeKind("noted", "an information item was noted", ("leads", "table_chair")),
+        NoticeKind("decision_retracted", "a recorded decision was retracted", ("body_chair",)),
+        NoticeKind("returned", "a proposal was sent back", ("leads", "table_chair")),
+        NoticeKind("deferred", "a proposal was deferred", ("leads", "table_chair")),
+        NoticeKind("withdrawn", "a proposal was withdrawn", ("leads", "table_chair")),
+        NoticeKind("oogo_news", "news from the top meeting", ("news_members",)),
+        # Never caused by an event: outbox.build_digests bundles a person's notices into it.
+        NoticeKind("digest", "the daily digest for people with digest = true", ()),
+    )
+}
+
+# Which notice kinds an audit event causes, in order of precedence: a person who is in
+# the groups of several kinds gets one mail, of the first kind.
+EVENT_KINDS: dict[str, tuple[str, ...]] = {
+    "submitted": ("submitted", "placed"),
+    "route_set": ("route_set",),
+    "route_proposed": ("route_proposed",),
+    "advanced": ("placed",),
+    "returned": ("returned", "placed"),
+    "deferred": ("deferred", "placed"),
+    "withdrawn": ("withdrawn",),
+    "decided": ("decision_recorded",),
+    "amended": ("decision_amended",),
+    "confirmed": ("advice", "decision_final"),
+    "noted": ("noted",),
+    "decision_retracted": ("decision_retracted",),
+    "agenda_published": ("agenda",),
+    "meeting_changed": ("meeting_changed",),
+    "meeting_cancelled": ("meeting_cancelled",),
+    "oogo_news": ("oogo_news",),
+}
+
+
+def default_rules() -> dict[str, list[str]]:
+    return {k.id: list(k.groups) for k in NOTICE_KINDS.values()}
+
+
+def rules_from_setting(value: str | None) -> dict[str, tuple[str, ...]]:
+    """The stored ``notifications`` region setting (JSON), completed with the defaults."""
+    stored: dict[str, Any] = json.loads(value) if value else {}
+    return {
+        kind: tuple(GROUP_ALIASES.get(g, g) for g in stored.get(kind, spec.groups))
+        for kind, spec in NOTICE_KINDS.items()
+    }
