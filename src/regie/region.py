@@ -16,7 +16,6 @@ those problems are reported together.
 from __future__ import annotations
 
 import datetime
-import functools
 import os
 import re
 import tomllib
@@ -24,7 +23,6 @@ from collections.abc import Iterable
 from typing import Any, Literal, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-import holidays
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -33,6 +31,7 @@ from pydantic import (
     model_validator,
 )
 
+from regie.engine.calendar import public_holidays
 from regie.errors import ConfigError
 from regie.notifications.config import MailSettings, NotificationRules
 from regie.region_structure import (
@@ -190,11 +189,6 @@ def _find(items: Iterable[_T], ident: str, what: str) -> _T:
     raise KeyError(f"unknown {what} {ident!r}")
 
 
-@functools.lru_cache(maxsize=64)
-def _public_holidays(year: int) -> frozenset[datetime.date]:
-    return frozenset(holidays.country_holidays("NL", years=year).keys())
-
-
 class Region(_Model):
     name: str
     timezone: TimeZoneName = DEFAULT_TIMEZONE
@@ -243,7 +237,7 @@ class Region(_Model):
             return True
         if day in self.calendar.open_days:
             return False
-        return day in self.calendar.extra_closed_days or day in _public_holidays(day.year)
+        return day in self.calendar.extra_closed_days or day in public_holidays(day.year)
 
 
 class _RegionTable(_Model):

@@ -112,3 +112,23 @@ def test_no_open_meeting_left(world):
     world.at(datetime(2027, 12, 14, 10, 0))  # the last meeting of tafel-model in the config
     with pytest.raises(NotFound, match="choose one with --meeting"):
         world.submit("adoption")
+
+
+def test_init_stores_the_public_holidays_so_commands_need_not_ask_the_library(world):
+    """`regie init` keeps the holidays of the years around it with the region's settings
+    (issue 15: the `holidays` package costs ~25 ms to import); they are the library's."""
+    import json
+
+    from regie.engine.calendar import STORED_YEARS_AFTER, public_holidays
+    from regie.engine.storage import Tx
+
+    with world.db.transaction(write=False) as session:
+        setting = Tx(session).scalar("SELECT value FROM region_setting WHERE key = 'calendar'")
+    stored = json.loads(setting)["public_holidays"]
+    this_year = world.clock.now().year
+    assert str(this_year + STORED_YEARS_AFTER) in stored
+    assert stored[str(this_year)] == sorted(d.isoformat() for d in public_holidays(this_year))
+    assert date(this_year, 12, 25).isoformat() in stored[str(this_year)]
+    calendar = WorkCalendar.from_setting({"public_holidays": {"2027": ["2027-03-24"]}})
+    assert not calendar.is_working_day(date(2027, 3, 24))  # a Wednesday, as stored
+    assert not calendar.is_working_day(date(2028, 12, 25))  # not stored: from the library

@@ -1,16 +1,32 @@
-"""Working days and document deadlines (weekends and Dutch public holidays are closed)."""
+"""Working days and document deadlines (weekends and Dutch public holidays are closed).
+
+The public holidays come from the ``holidays`` package. ``regie init`` stores those of the
+years around it with the region's settings (:func:`stored_holidays`), so a daily command
+does not import the package (~25 ms, issue 15); a year outside them is asked of it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 from functools import lru_cache
 
-import holidays
+STORED_YEARS_BEFORE, STORED_YEARS_AFTER = 2, 12  # around the year of `regie init`
 
 
 @lru_cache(maxsize=64)
-def _public_holidays(year: int) -> frozenset[date]:
+def public_holidays(year: int) -> frozenset[date]:
+    """The Dutch public holidays of ``year``, from the ``holidays`` package."""
+    import holidays  # only for a year regie init did not store
+
     return frozenset(holidays.country_holidays("NL", years=year).keys())
+
+
+def stored_holidays(this_year: int) -> dict[str, list[str]]:
+    """The public holidays of the years around ``this_year``, as ``regie init`` stores them
+    (year -> ISO dates)."""
+    years = range(this_year - STORED_YEARS_BEFORE, this_year + STORED_YEARS_AFTER + 1)
+    return {str(y): sorted(d.isoformat() for d in public_holidays(y)) for y in years}
 
 
 class WorkCalendar:
@@ -18,18 +34,39 @@ class WorkCalendar:
     minus the days the region declares open (e.g. Good Friday)."""
 
     def __init__(
-        self, extra_closed: frozenset[date] = frozenset(), open_days: frozenset[date] = frozenset()
+        self,
+        extra_closed: frozenset[date] = frozenset(),
+        open_days: frozenset[date] = frozenset(),
+        known_holidays: Mapping[int, frozenset[date]] | None = None,
     ) -> None:
         self.extra_closed = extra_closed
         self.open_days = open_days
+        self._holidays = dict(known_holidays or {})  # year -> public holidays (stored at init)
         self._deadlines: dict[tuple[date, int], date] = {}
+
+    @classmethod
+    def from_setting(cls, setting: Mapping[str, object]) -> WorkCalendar:
+        """The calendar of the region's ``calendar`` setting (see engine/setup.py)."""
+        stored = setting.get("public_holidays", {})
+        assert isinstance(stored, dict)
+        return cls(
+            frozenset(date.fromisoformat(d) for d in _strings(setting.get("extra_closed_days"))),
+            frozenset(date.fromisoformat(d) for d in _strings(setting.get("open_days"))),
+            {int(y): frozenset(date.fromisoformat(d) for d in ds) for y, ds in stored.items()},
+        )
+
+    def holidays_of(self, year: int) -> frozenset[date]:
+        found = self._holidays.get(year)
+        if found is None:
+            found = self._holidays[year] = public_holidays(year)
+        return found
 
     def is_working_day(self, day: date) -> bool:
         if day in self.open_days:
             return day.weekday() < 5
         if day.weekday() >= 5 or day in self.extra_closed:
             return False
-        return day not in _public_holidays(day.year)
+        return day not in self.holidays_of(day.year)
 
     def deadline(self, meeting_day: date, working_days: int) -> date:
         """Last day documents may come in: ``working_days`` working days before the meeting."""
@@ -47,3 +84,7 @@ class WorkCalendar:
             if self.is_working_day(day):
                 left -= 1
         return day
+
+
+def _strings(value: object) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from regie.engine.calendar import WorkCalendar
@@ -99,10 +98,7 @@ def _load_facts(tx: Tx) -> RegionFacts:
         name=json.loads(rows.get("name", '""')),
         coordinator=json.loads(rows["coordinator"]),
         language=json.loads(rows.get("language", '"nl"')),
-        calendar=WorkCalendar(
-            frozenset(date.fromisoformat(d) for d in cal.get("extra_closed_days", [])),
-            frozenset(date.fromisoformat(d) for d in cal.get("open_days", [])),
-        ),
+        calendar=WorkCalendar.from_setting(cal),
         bodies=bodies,
         roles=Roles(
             routing_body=roles.get("routing_body"),

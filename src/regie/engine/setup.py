@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from regie.clock import Clock, to_local, to_utc_naive
 from regie.engine import keys
 from regie.engine import models as m
+from regie.engine.calendar import stored_holidays
 from regie.engine.changes import Change
 from regie.engine.storage import Database, Tx, as_datetime, require_schema, upgrade
 from regie.errors import ConfigError
@@ -87,7 +88,7 @@ def _apply(
 ) -> InitReport:
     now = to_utc_naive(clock.now())
     report = InitReport(database="", region=region.name)
-    _settings(session, region)
+    _settings(session, region, to_local(clock.now()).year)
     _parties_people(session, region, report)
     _bodies(session, region, report)
     _registers(session, region)
@@ -120,7 +121,7 @@ class _Frozen:
         return self._at.replace(tzinfo=UTC)
 
 
-def _settings(session: Session, region: Region) -> None:
+def _settings(session: Session, region: Region, this_year: int) -> None:
     values: dict[str, object] = {
         "name": region.name,
         "coordinator": region.coordinator,
@@ -130,6 +131,7 @@ def _settings(session: Session, region: Region) -> None:
         "calendar": {
             "extra_closed_days": [d.isoformat() for d in region.calendar.extra_closed_days],
             "open_days": [d.isoformat() for d in region.calendar.open_days],
+            "public_holidays": stored_holidays(this_year),
         },
     }
     values["mail"] = region.mail.model_dump(exclude_none=True)

@@ -33,16 +33,17 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Any, Final
-
-from jinja2 import Environment, pass_context
-from jinja2.runtime import Context
+from typing import TYPE_CHECKING, Any, Final
 
 from regie import labels
 from regie.engine import repository as repo
 from regie.engine.facts import RegionFacts, region_facts
 from regie.engine.storage import Tx
 from regie.workflows.definition import PURPOSES, Workflow, bodies_for, builtin_workflows
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+    from jinja2.runtime import Context
 
 # What each notice kind is called in a daily digest; {top} is the top meeting's word.
 KIND_NAMES: Final[dict[str, dict[str, str]]] = {
@@ -256,7 +257,9 @@ def compat(context: dict[str, Any]) -> dict[str, Any]:
 
 
 def install(env: Environment, lang: str) -> None:
-    """The word filters of one language's template environment."""
+    """The word filters of one language's template environment (Jinja2 is loaded here:
+    the write path captures words in the outbox row and renders nothing)."""
+    from jinja2 import pass_context
 
     @pass_context
     def label(ctx: Context, value: object, kind: str | None = None) -> str:
