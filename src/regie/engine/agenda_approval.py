@@ -139,13 +139,8 @@ def require_on_approved_agenda(ch: Change, proposal_id: str, meeting: MeetingRow
     m = repo.load_meeting(ch.tx, meeting) if isinstance(meeting, str) else meeting
     if m.body_id != ch.facts.roles.top_body or ch.facts.roles.routing_body is None:
         return
-    placed = [
-        pl for pl in history.placements(ch.tx, proposal_id=proposal_id) if pl.meeting_id == m.id
-    ]
-    if placed:
-        approval = history.latest_approval(ch.tx, m.id, after_event=placed[-1].event_id)
-        if history.is_approved(approval, placed[-1]):
-            return
+    if history.approval_covers(ch.tx, m.id, proposal_id):
+        return
     raise UsageError(
         f"{proposal_id} is not on the agenda of {m.id} that the {routing_name(ch)} approved; "
         f"ask it to approve again: regie agenda approve {m.id}"

@@ -118,15 +118,52 @@ def latest_approval(
     tx: Tx, meeting_id: str, *, before_event: int | None = None, after_event: int | None = None
 ) -> Approval | None:
     """The newest approval of ``meeting_id``'s agenda (older than ``before_event``, newer
-    than ``after_event``: a range of event ids, so the lookup of a decision scans only the
-    events since the item was placed, not the whole trail)."""
+    than ``after_event``), read on the index of the meeting's events by action (migration
+    0008): the cost does not grow with the trail."""
     sql = "SELECT id, at, actor, payload FROM audit_event WHERE meeting_id = ? AND action = ?"
     params: tuple[Any, ...] = (meeting_id, "agenda_approved")
     if before_event is not None:
         sql, params = sql + " AND id < ?", (*params, before_event)
     if after_event is not None:
         sql, params = sql + " AND id > ?", (*params, after_event)
-    row = tx.one(sql + " ORDER BY id DESC LIMIT 1", params)
+    return _approval(tx.one(sql + " ORDER BY id DESC LIMIT 1", params))
+
+
+# approval event hash -> the proposals it names. An event never changes (the trail is
+# append-only) and its hash covers its payload, so a long-running process parses each
+# approval's agenda once, not once per decision on it.
+_APPROVED: dict[str, frozenset[str]] = {}
+_APPROVED_KEPT = 32
+
+
+def approval_covers(tx: Tx, meeting_id: str, proposal_id: str) -> bool:
+    """Does the newest approval of ``meeting_id``'s agenda recorded after the proposal's
+    latest placement on it name the proposal? (False: none since, or never placed there.)
+    One query on the indexes of the proposal's events and of the meeting's approvals, and
+    the approval's agenda read once per process: the cost grows neither with the trail
+    nor with the agenda."""
+    row = tx.one(
+        "SELECT id, hash FROM audit_event WHERE meeting_id = ? AND action = ? "
+        "AND id > (SELECT MAX(id) FROM audit_event WHERE proposal_id = ? "
+        # || '': the proposal's own events are the few to scan, not the meeting's placements
+        f"AND meeting_id || '' = ? AND action IN ({', '.join('?' for _ in PLACING)})) "
+        "ORDER BY id DESC LIMIT 1",
+        (meeting_id, "agenda_approved", proposal_id, meeting_id, *PLACING),
+    )
+    if row is None:
+        return False
+    event_id, digest = int(row[0]), str(row[1])
+    named = _APPROVED.get(digest)
+    if named is None:
+        payload = tx.scalar("SELECT payload FROM audit_event WHERE id = ?", (event_id,))
+        named = frozenset(str(p) for p in json.loads(payload).get("proposals", []))
+        if len(_APPROVED) >= _APPROVED_KEPT:
+            _APPROVED.clear()  # a few top meetings at a time are decided on
+        _APPROVED[digest] = named
+    return proposal_id in named
+
+
+def _approval(row: tuple[Any, ...] | None) -> Approval | None:
     if row is None:
         return None
     payload = json.loads(row[3])

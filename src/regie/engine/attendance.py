@@ -95,22 +95,25 @@ def _check_time(ch: Change, meeting: MeetingRow, status: str) -> None:
 def _refuse_if_decided(
     ch: Change, meeting: MeetingRow, parties: Iterable[str], what: str, proposal: str = ""
 ) -> None:
-    """A standing decision at the meeting fixes what its mandate check used."""
+    """A standing decision at the meeting fixes what its mandate check used (one query for
+    the decisions on items that concern any of ``parties``, however many there are)."""
+    wanted = sorted(set(parties))
+    if not wanted:
+        return
     rows = ch.tx.all(
         "SELECT d.proposal_id, p.workflow_digest FROM decision d "
         "JOIN proposal p ON p.id = d.proposal_id WHERE d.meeting_id = ? "
         "AND d.retracted_at IS NULL AND d.version = "
         "(SELECT MAX(x.version) FROM decision x WHERE x.proposal_id = d.proposal_id) "
+        "AND EXISTS (SELECT 1 FROM proposal_party pp WHERE pp.proposal_id = d.proposal_id "
+        f"AND pp.party_id IN ({', '.join('?' for _ in wanted)})) "
         f"ORDER BY {order_by_proposal('d.proposal_id')}",
-        (meeting.id,),
+        (meeting.id, *wanted),
     )
-    wanted = set(parties)
     for pid, digest in rows:
         if proposal and pid != proposal:
             continue
-        if not repo.workflow_for(ch.tx, digest).workflow.requires_mandate:
-            continue
-        if wanted & set(repo.concerned_parties(ch.tx, pid)):
+        if repo.workflow_for(ch.tx, digest).workflow.requires_mandate:
             raise NotAllowed(
                 ch.actor.id,
                 f"change {what} at {meeting.id}",
@@ -120,12 +123,12 @@ def _refuse_if_decided(
 
 
 def _agenda_parties(ch: Change, meeting_id: str) -> list[str]:
-    """The parties the meeting's items concern."""
-    found: set[str] = set()
-    for pl in placements(ch.tx, meeting_id=meeting_id):
-        if pl.result not in _OFF_AGENDA:
-            found.update(repo.concerned_parties(ch.tx, pl.proposal_id))
-    return sorted(found)
+    """The parties the meeting's items concern (one read of the parties for all items)."""
+    items = sorted(
+        {pl.proposal_id for pl in placements(ch.tx, meeting_id=meeting_id)
+         if pl.result not in _OFF_AGENDA}
+    )  # fmt: skip
+    return repo.parties_of(ch.tx, items)
 
 
 def _on_agenda(ch: Change, proposal_id: str, meeting_id: str) -> bool:

@@ -51,23 +51,14 @@ from regie.engine.check_tables import (
     event_of,
     meeting_ids,
     placement_findings,
+    presence_findings,
     proposal_findings,
     workflow_text_findings,
 )
 from regie.engine.machine import CompiledWorkflow
-from regie.engine.replay import (
-    PRESENCE_ACTIONS,
-    STATE_ACTIONS,
-    Finding,
-    Presence,
-    Stored,
-    compare,
-    compare_presence,
-    replay,
-    replay_presence,
-)
+from regie.engine.replay import STATE_ACTIONS, Finding, Stored, compare, replay
 from regie.engine.repository import workflow_for
-from regie.engine.storage import Database, Tx, as_datetime, storage_errors
+from regie.engine.storage import Database, Tx, storage_errors
 from regie.errors import RegieError
 
 
@@ -384,32 +375,7 @@ def _add(report: CheckReport, findings: Any) -> None:
 
 def _presence(tx: Tx, report: CheckReport) -> None:
     """Attendance and prior positions follow from their audit events."""
-    events = [
-        audit.Event(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]), "", "")
-        for r in tx.all(
-            "SELECT id, at, actor, acting_for, action, proposal_id, meeting_id, payload "
-            f"FROM audit_event WHERE action IN ({', '.join('?' for _ in PRESENCE_ACTIONS)}) "
-            "ORDER BY id",
-            PRESENCE_ACTIONS,
-        )
-    ]
-    stored = Presence(
-        {
-            (str(r[0]), str(r[1])): (r[2], r[3], r[4], r[5], as_datetime(r[6]))
-            for r in tx.all(
-                "SELECT meeting_id, person_id, party_id, status, substitute_for, recorded_by, "
-                "recorded_at FROM attendance"
-            )
-        },
-        {
-            (str(r[0]), str(r[1]), str(r[2])): (r[3], r[4], r[5], as_datetime(r[6]))
-            for r in tx.all(
-                "SELECT meeting_id, proposal_id, party_id, person_id, stance, position, "
-                "recorded_at FROM prior_position"
-            )
-        },
-    )
-    _add(report, compare_presence(stored, replay_presence(events)))
+    _add(report, presence_findings(tx))
 
 
 _REFERENCES = (

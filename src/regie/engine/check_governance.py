@@ -40,6 +40,26 @@ def governance_findings(tx: Tx, parties: Iterable[Finding]) -> Iterator[Finding]
     yield from _timing(tx)
 
 
+BATCH = 5000  # events read at a time: memory does not grow with the trail
+
+
+def events(tx: Tx, columns: str, where: str, *, after: int = 0) -> Iterator[tuple[Any, ...]]:
+    """(id, COLUMNS…) of the audit events matching WHERE (with an id above ``after``) in
+    order of id, read BATCH at a time (keyset on the id, so each read starts where the
+    last one ended)."""
+    last = after
+    while True:
+        rows = tx.all(
+            f"SELECT id, {columns} FROM audit_event WHERE {where} AND id > ? "
+            f"ORDER BY id LIMIT {BATCH}",
+            (last,),
+        )
+        yield from rows
+        if len(rows) < BATCH:
+            return
+        last = int(rows[-1][0])
+
+
 def _roles(tx: Tx) -> dict[str, Any]:
     value = tx.scalar("SELECT value FROM region_setting WHERE key = 'roles'")
     found = json.loads(value) if isinstance(value, str) else {}
@@ -51,9 +71,8 @@ def _routes(tx: Tx, routing: str | None) -> Iterator[Finding]:
         r[0]: (r[1], as_datetime(r[2]))
         for r in tx.all("SELECT id, body_id, starts_at FROM meeting")
     }
-    for ev_id, at, pid, meeting_id, payload in tx.all(
-        "SELECT id, at, proposal_id, meeting_id, payload FROM audit_event "
-        "WHERE action = 'route_set' ORDER BY id"
+    for ev_id, at, pid, meeting_id, payload in events(
+        tx, "at, proposal_id, meeting_id, payload", "action = 'route_set'"
     ):
         data = json.loads(payload)
         named = data.get("meeting")
@@ -76,35 +95,50 @@ def _routes(tx: Tx, routing: str | None) -> Iterator[Finding]:
 
 
 def _top_decisions(tx: Tx, top: str | None) -> Iterator[Finding]:
+    """One pass over the approvals and decisions in order of id: for each top meeting only
+    its newest approval so far is kept (the newest approval before a decision is the one
+    :func:`history.latest_approval` finds after the item's placement, if any is)."""
     first = tx.scalar("SELECT MIN(id) FROM audit_event WHERE action = 'agenda_approved'")
     if top is None or first is None:
         return
-    rows = tx.all(
-        "SELECT e.id, e.proposal_id, e.meeting_id FROM audit_event e JOIN meeting m "
-        "ON m.id = e.meeting_id WHERE e.action IN ('decided', 'noted') AND m.body_id = ? "
-        "AND e.id > ? ORDER BY e.id",
-        (top, first),
-    )
-    for ev_id, pid, meeting_id in rows:
+    top_meetings = {str(r[0]) for r in tx.all("SELECT id FROM meeting WHERE body_id = ?", (top,))}
+    latest: dict[str, int] = {}  # top meeting -> its newest approval event so far
+    approved: tuple[int, frozenset[str]] = (0, frozenset())  # the last approval read
+    for ev_id, action, pid, meeting_id in events(
+        tx,
+        "action, proposal_id, meeting_id",
+        "action IN ('agenda_approved', 'decided', 'noted')",
+        after=int(first) - 1,
+    ):
+        if meeting_id not in top_meetings:
+            continue
+        if action == "agenda_approved":
+            latest[meeting_id] = int(ev_id)
+            continue
         placed = [
             pl
             for pl in history.placements(tx, proposal_id=pid)
             if pl.meeting_id == meeting_id and pl.event_id < int(ev_id)
         ]
-        approval = (
-            history.latest_approval(
-                tx, meeting_id, before_event=int(ev_id), after_event=placed[-1].event_id
-            )
-            if placed
-            else None
+        approval = latest.get(meeting_id)
+        if placed and approval is not None and approval > placed[-1].event_id:
+            if approved[0] != approval:
+                approved = (approval, _approved(tx, approval))
+            if pid in approved[1]:
+                continue
+        yield (
+            "decision_not_on_approved_agenda",
+            f"decided at {meeting_id}, but not on the agenda the routing body approved before it",
+            [pid or "", meeting_id, f"event {ev_id}"],
         )
-        if not placed or not history.is_approved(approval, placed[-1]):
-            yield (
-                "decision_not_on_approved_agenda",
-                f"decided at {meeting_id}, but not on the agenda the routing body approved "
-                "before it",
-                [pid or "", meeting_id, f"event {ev_id}"],
-            )
+
+
+def _approved(tx: Tx, event_id: int) -> frozenset[str]:
+    """The proposals an ``agenda_approved`` event lists."""
+    payload = json.loads(
+        str(tx.scalar("SELECT payload FROM audit_event WHERE id = ?", (event_id,)))
+    )
+    return frozenset(str(p) for p in payload.get("proposals", []))
 
 
 PARTY_ACTIONS = ("submitted", "parties_changed")
@@ -133,9 +167,8 @@ def parties_findings(
 
 def _timing(tx: Tx) -> Iterator[Finding]:
     starts = {r[0]: as_datetime(r[1]) for r in tx.all("SELECT id, starts_at FROM meeting")}
-    for ev_id, at_raw, meeting_id, action, payload in tx.all(
-        "SELECT id, at, meeting_id, action, payload FROM audit_event "
-        "WHERE action IN ('prior_position', 'attendance') ORDER BY id"
+    for ev_id, at_raw, meeting_id, action, payload in events(
+        tx, "at, meeting_id, action, payload", "action IN ('prior_position', 'attendance')"
     ):
         data, at, start = json.loads(payload), as_datetime(at_raw), starts.get(meeting_id)
         if at is None or start is None:

@@ -20,6 +20,9 @@ the table (in its code), the row and the event that gives the value:
   [proposal]).
 * ``workflow_text_mismatch`` [digest] — every ``workflow_version.text`` hashes to its
   ``digest`` (SHA-256 of the UTF-8 text).
+* ``attendance_mismatch``, ``prior_position_mismatch`` — attendance and prior positions
+  are what their latest events say (:func:`presence_findings`, read a group of meetings
+  at a time).
 * ``placement_meeting_missing`` [proposal, meeting, event] — every meeting a placement
   event (submitted, advanced, returned, deferred) names (its meeting, payload ``meeting``
   and ``from_meeting``) exists.
@@ -34,12 +37,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from regie.engine.replay import shown
+from regie.engine.audit import Event
+from regie.engine.replay import (
+    PRESENCE_ACTIONS,
+    Presence,
+    compare_presence,
+    replay_presence,
+    shown,
+)
 from regie.engine.storage import Tx, as_datetime
 
 Finding = tuple[str, str, list[str]]  # (code, message, ids), as in replay.py
@@ -245,3 +256,84 @@ def placement_findings(pid: str, events: list[Ev], meetings: set[str]) -> Iterat
                     f"{meeting}, which does not exist",
                     [pid, meeting, f"event {ev.id}"],
                 )
+
+
+# -- attendance and prior positions ----------------------------------------------------------
+
+PRESENCE_BATCH = 20_000  # attendance and prior-position rows and events at a time
+
+
+def presence_findings(tx: Tx) -> list[Finding]:
+    """Attendance and prior positions follow from their audit events
+    (:func:`regie.engine.replay.compare_presence`).
+
+    Both are keyed by meeting first, so they are read a group of meetings at a time (up to
+    PRESENCE_BATCH rows and events, groups in order of meeting id): memory does not grow
+    with the trail, and the findings come in order of key, attendance first, as from one
+    comparison of everything."""
+    found: dict[bool, list[Finding]] = {True: [], False: []}  # attendance?
+    for group in _meeting_groups(tx):
+        ids = [m for m in group if m is not None]
+        marks = ", ".join("?" for _ in ids) or "NULL"
+        events = [
+            Event(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]), "", "")
+            for r in tx.all(
+                "SELECT id, at, actor, acting_for, action, proposal_id, meeting_id, payload "
+                f"FROM audit_event WHERE action IN ({', '.join('?' for _ in PRESENCE_ACTIONS)}) "
+                f"AND (meeting_id IN ({marks}){' OR meeting_id IS NULL' if None in group else ''}"
+                ") ORDER BY id",
+                (*PRESENCE_ACTIONS, *ids),
+            )
+        ]
+        stored = Presence(
+            {
+                (str(r[0]), str(r[1])): (r[2], r[3], r[4], r[5], as_datetime(r[6]))
+                for r in tx.all(
+                    "SELECT meeting_id, person_id, party_id, status, substitute_for, "
+                    f"recorded_by, recorded_at FROM attendance WHERE meeting_id IN ({marks})",
+                    ids,
+                )
+            },
+            {
+                (str(r[0]), str(r[1]), str(r[2])): (r[3], r[4], r[5], as_datetime(r[6]))
+                for r in tx.all(
+                    "SELECT meeting_id, proposal_id, party_id, person_id, stance, position, "
+                    f"recorded_at FROM prior_position WHERE meeting_id IN ({marks})",
+                    ids,
+                )
+            },
+        )
+        for finding in compare_presence(stored, replay_presence(events)):
+            found[finding[0].startswith("attendance")].append(finding)
+    return [*found[True], *found[False]]
+
+
+def _meeting_groups(tx: Tx) -> Iterator[list[str | None]]:
+    """The meeting ids attendance, prior positions or their events name, in groups of
+    consecutive ids (as the findings sort them: as text) of up to PRESENCE_BATCH rows and
+    events, or 500 meetings."""
+    sizes: dict[str, dict[str | None, int]] = defaultdict(dict)  # str(id) -> raw id -> rows
+    for sql, params in (
+        ("SELECT meeting_id, COUNT(*) FROM attendance GROUP BY meeting_id", ()),
+        ("SELECT meeting_id, COUNT(*) FROM prior_position GROUP BY meeting_id", ()),
+        (
+            "SELECT meeting_id, COUNT(*) FROM audit_event WHERE action IN "
+            f"({', '.join('?' for _ in PRESENCE_ACTIONS)}) GROUP BY meeting_id",
+            PRESENCE_ACTIONS,
+        ),
+    ):
+        for meeting, count in tx.all(sql, params):
+            raw = None if meeting is None else str(meeting)
+            mine = sizes[str(meeting)]
+            mine[raw] = mine.get(raw, 0) + int(count)
+    group: list[str | None] = []
+    weight = 0
+    for _text, raw_ids in sorted(sizes.items()):
+        size = sum(raw_ids.values())
+        if group and (weight + size > PRESENCE_BATCH or len(group) >= 500):
+            yield group
+            group, weight = [], 0
+        group.extend(raw_ids)
+        weight += size
+    if group:
+        yield group

@@ -14,7 +14,7 @@ from regie.engine import repository as repo
 from regie.engine import roles
 from regie.engine.changes import Change, begin
 from regie.engine.machine import AWAITING
-from regie.engine.mandate import coverage
+from regie.engine.mandate import Coverage, coverage
 from regie.engine.moves import _refuse
 from regie.engine.repository import MeetingRow
 from regie.engine.storage import AnySession
@@ -76,7 +76,8 @@ def decide(
     if meeting.starts_at > ch.now:
         raise _refuse(cw, p, "decide", f"its meeting {meeting.id} has not started yet")
     _require_agenda(ch, p.id, meeting)
-    gaps = coverage(ch, p.id, meeting).uncovered if wf.requires_mandate else []
+    covered = coverage(ch, p.id, meeting) if wf.requires_mandate else None
+    gaps = covered.uncovered if covered else []
     uncovered = [gap.party_id for gap in gaps]
     if override is not None:
         roles.require_coordinator(ch, "override the mandate check")
@@ -84,7 +85,7 @@ def decide(
             raise UsageError('--override needs a reason, e.g. --override "agreed by e-mail"')
     if uncovered and not override:
         raise MandateMissing(p.id, meeting.id, uncovered, [gap.reason for gap in gaps])
-    recorded_dissent = _dissent(ch, p.id, meeting, dissent) if wf.requires_mandate else None
+    recorded_dissent = _dissent(p.id, covered, dissent) if covered else None
     new_state = cw.fire(p.state, "decide")
     if new_state is None:
         raise _refuse(cw, p, "decide")
@@ -137,12 +138,10 @@ def _require_agenda(ch: Change, proposal_id: str, meeting: MeetingRow) -> None:
         agenda_approval.require_on_approved_agenda(ch, proposal_id, meeting)
 
 
-def _dissent(
-    ch: Change, proposal_id: str, meeting: MeetingRow, dissent: str | None
-) -> dict[str, object] | None:
+def _dissent(proposal_id: str, covered: Coverage, dissent: str | None) -> dict[str, object] | None:
     """The dissent to record: required when a concerned party is on record as disagreeing
     (rule of conduct: consultation aimed at agreement, so disagreement is on the record)."""
-    parties = sorted(coverage(ch, proposal_id, meeting).dissenting)
+    parties = sorted(covered.dissenting)
     text = dissent or ""  # cleaned by decide
     if parties and not text:
         raise DissentNotRecorded(proposal_id, parties)

@@ -21,14 +21,15 @@ person can act on; :func:`mandate_gap` tells why one person may not speak for a 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import Any
 
 from babel.dates import format_date
 
 from regie.clock import AMSTERDAM, to_local, to_utc_naive
-from regie.engine import repository as repo
 from regie.engine.changes import Change
 from regie.engine.repository import MeetingRow
 from regie.engine.storage import Tx, as_date
@@ -74,14 +75,27 @@ def in_force(valid_from: date, valid_until: date | None, day: date) -> bool:
     return valid_from <= day and (valid_until is None or day <= valid_until)
 
 
-def _mandates(tx: Tx, person: str, party: str, body_id: str) -> list[tuple[date, date | None]]:
+Span = tuple[date, date | None]  # a mandate's valid_from, valid_until (None: open-ended)
+Spans = dict[tuple[str, str], list[Span]]  # (person, party) -> the mandates in one body
+
+
+def _spans(rows: Sequence[tuple[Any, ...]]) -> Spans:
+    """``(person, party, valid_from, valid_until)`` rows, oldest first, as :data:`Spans`."""
+    found: Spans = defaultdict(list)
+    for person, party, valid_from, valid_until in rows:
+        start = as_date(valid_from)
+        if start is not None:
+            found[(str(person), str(party))].append((start, as_date(valid_until)))
+    return found
+
+
+def _mandates(tx: Tx, person: str, party: str, body_id: str) -> list[Span]:
     rows = tx.all(
-        "SELECT valid_from, valid_until FROM mandate WHERE person_id = ? AND party_id = ? "
-        "AND body_id = ? ORDER BY valid_from",
+        "SELECT person_id, party_id, valid_from, valid_until FROM mandate WHERE person_id = ? "
+        "AND party_id = ? AND body_id = ? ORDER BY valid_from",
         (person, party, body_id),
     )
-    spans = [(as_date(f), as_date(u)) for f, u in rows]
-    return [(f, u) for f, u in spans if f is not None]
+    return _spans(rows).get((person, party), [])
 
 
 def has_mandate(tx: Tx, person: str, party: str, body_id: str, day: date) -> bool:
@@ -102,7 +116,13 @@ def is_registered_substitute(tx: Tx, person: str, party: str, body_id: str) -> b
 def mandate_gap(tx: Tx, person: str, party: str, body_id: str, day: date, did: str) -> str | None:
     """None when ``person`` has a mandate for ``party`` in the body on ``day``; else why
     not (``did``: what the person did, e.g. "attended")."""
-    spans = _mandates(tx, person, party, body_id)
+    return _gap(tx, _mandates(tx, person, party, body_id), person, party, body_id, day, did)
+
+
+def _gap(
+    tx: Tx, spans: list[Span], person: str, party: str, body_id: str, day: date, did: str
+) -> str | None:
+    """:func:`mandate_gap` on the person's mandates for the party in the body, read."""
     if any(in_force(f, u, day) for f, u in spans):
         return None
     who, for_, in_ = _person(tx, person), _party(tx, party), _body(tx, body_id)
@@ -120,6 +140,15 @@ def coverage(on: Change | Tx, proposal_id: str, meeting: MeetingRow) -> Coverage
     are on record as disagreeing (see the module docstring for the rules)."""
     tx = on.tx if isinstance(on, Change) else on
     day, body = meeting_day(meeting), meeting.body_id
+    # the concerned parties with all their mandates in the body, in one read
+    rows = tx.all(
+        "SELECT pp.party_id, m.person_id, m.valid_from, m.valid_until FROM proposal_party pp "
+        "LEFT JOIN mandate m ON m.party_id = pp.party_id AND m.body_id = ? "
+        "WHERE pp.proposal_id = ? ORDER BY pp.party_id, m.valid_from",
+        (body, proposal_id),
+    )
+    parties = list(dict.fromkeys(str(r[0]) for r in rows))
+    spans = _spans([(person, party, f, u) for party, person, f, u in rows if person is not None])
     attended = tx.all(
         "SELECT person_id, party_id, status FROM attendance WHERE meeting_id = ? "
         "ORDER BY recorded_at, person_id",
@@ -134,11 +163,13 @@ def coverage(on: Change | Tx, proposal_id: str, meeting: MeetingRow) -> Coverage
         )
     }
     uncovered, dissenting = [], []
-    for party in repo.concerned_parties(tx, proposal_id):
+    for party in parties:
         voices = [(person, status) for person, p, status in attended if p == party]
-        voice_gaps = [_voice_gap(tx, person, status, party, body, day) for person, status in voices]
+        voice_gaps = [
+            _voice_gap(tx, spans, person, status, party, body, day) for person, status in voices
+        ]
         position = positions.get(party)
-        position_gap = _position_gap(tx, position, party, body, day)
+        position_gap = _position_gap(tx, spans, position, party, body, day)
         if position is not None and position_gap is None and position[1] == "disagree":
             dissenting.append(party)
         if None in voice_gaps or position_gap is None:
@@ -148,19 +179,26 @@ def coverage(on: Change | Tx, proposal_id: str, meeting: MeetingRow) -> Coverage
     return Coverage(uncovered, dissenting)
 
 
-def _voice_gap(tx: Tx, person: str, status: str, party: str, body_id: str, day: date) -> str | None:
+def _voice_gap(
+    tx: Tx, spans: Spans, person: str, status: str, party: str, body_id: str, day: date
+) -> str | None:
     """None when this attendance speaks for the party; "" when it never could (expected,
-    absent); else why it does not."""
+    absent); else why it does not (``spans``: the mandates in the body, read)."""
     if status not in COVERING:
         return ""
     if status == "substitute" and not is_registered_substitute(tx, person, party, body_id):
         return _not_registered(tx, person, party, body_id)
     did = "attended as substitute" if status == "substitute" else "attended"
-    return mandate_gap(tx, person, party, body_id, day, did)
+    return _gap(tx, spans.get((person, party), []), person, party, body_id, day, did)
 
 
 def _position_gap(
-    tx: Tx, position: tuple[str, str | None] | None, party: str, body_id: str, day: date
+    tx: Tx,
+    spans: Spans,
+    position: tuple[str, str | None] | None,
+    party: str,
+    body_id: str,
+    day: date,
 ) -> str | None:
     if position is None:
         return ""
@@ -170,7 +208,8 @@ def _position_gap(
             f"the prior position of {_party(tx, party)} has no stance (agree, disagree or "
             "abstain); record it again with --stance"
         )
-    return mandate_gap(tx, person, party, body_id, day, "gave the prior position")
+    gave = "gave the prior position"
+    return _gap(tx, spans.get((person, party), []), person, party, body_id, day, gave)
 
 
 def unmandated_warning(
@@ -178,7 +217,15 @@ def unmandated_warning(
 ) -> str | None:
     """Why an attendance will not count: ``person`` has a mandate in the body on ``day``
     for none of ``parties`` (the parties the meeting's items concern); None when it can."""
-    if not parties or any(has_mandate(tx, person, party, body_id, day) for party in parties):
+    if not parties:
+        return None
+    rows = tx.all(
+        "SELECT person_id, party_id, valid_from, valid_until FROM mandate WHERE person_id = ? "
+        "AND body_id = ? ORDER BY valid_from",
+        (person, body_id),
+    )
+    spans = _spans(rows)
+    if any(in_force(f, u, day) for party in parties for f, u in spans.get((person, party), [])):
         return None
     names = ", ".join(_party(tx, party) for party in parties)
     return (

@@ -182,6 +182,7 @@ class AuditEvent(SQLModel, table=True):
     """Append-only, hash-chained. UPDATE and DELETE are refused by triggers."""
 
     __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_meeting_action", "meeting_id", "action"),)  # 0008
     id: int | None = Field(default=None, primary_key=True)
     at: datetime
     actor: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -173,6 +174,20 @@ def concerned_parties(tx: Tx, proposal_id: str) -> list[str]:
         (proposal_id,),
     )
     return [r[0] for r in rows]
+
+
+def parties_of(tx: Tx, proposal_ids: Sequence[str]) -> list[str]:
+    """The parties any of the proposals concerns, sorted (one query per 400 proposals)."""
+    found: set[str] = set()
+    for start in range(0, len(proposal_ids), 400):
+        chunk = proposal_ids[start : start + 400]
+        rows = tx.all(
+            f"SELECT DISTINCT party_id FROM proposal_party WHERE proposal_id IN "
+            f"({', '.join('?' for _ in chunk)})",
+            tuple(chunk),
+        )
+        found.update(str(r[0]) for r in rows)
+    return sorted(found)
 
 
 def next_proposal_number(tx: Tx, year: int) -> int:
