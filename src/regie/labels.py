@@ -12,9 +12,10 @@ happened.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from regie.workflows.definition import Workflow
+if TYPE_CHECKING:
+    from regie.workflows.definition import Workflow
 
 LANGUAGES: Final = ("nl", "en")
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -137,6 +136,8 @@ class RegieGroup(click.Group):
 
 def _internal(exc: Exception) -> RegieClickError:
     if os.environ.get("REGIE_DEBUG"):
+        import traceback  # only for REGIE_DEBUG
+
         traceback.print_exc()
     first_line = (str(exc).splitlines() or [""])[0][:240]
     return RegieClickError(
