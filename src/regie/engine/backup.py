@@ -111,20 +111,17 @@ _SIDE_FILES = ("-journal", "-wal", "-shm")
 
 
 def _copy(db: Database, partial: Path, ours: os.stat_result, dest: Path) -> int:
-    with storage_errors(db):
-        raw = db.engine.raw_connection()
-        try:
-            src = raw.driver_connection
-            assert isinstance(src, sqlite3.Connection)
-            with closing(sqlite3.connect(partial, isolation_level=None)) as dst:
-                if not _is_ours(partial, ours):
-                    raise UsageError(
-                        f"cannot write the backup {dest}: {partial} was replaced while the copy "
-                        "began (by another program?); nothing was written; try again"
-                    )
-                result, pages = _fill(src, dst, dest)
-        finally:
-            raw.close()
+    with (
+        storage_errors(db),
+        closing(db.connect()) as src,
+        closing(sqlite3.connect(partial, isolation_level=None)) as dst,
+    ):
+        if not _is_ours(partial, ours):
+            raise UsageError(
+                f"cannot write the backup {dest}: {partial} was replaced while the copy "
+                "began (by another program?); nothing was written; try again"
+            )
+        result, pages = _fill(src, dst, dest)
     if result is None or result[0] != "ok":
         raise StorageError(
             f"{dest}: the copy does not pass the integrity check "
