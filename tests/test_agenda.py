@@ -88,15 +88,15 @@ def test_publish_sends_agenda_and_invite_to_every_member(world: Any) -> None:
     assert {n.person_id for n in found} == set(world.region.body("tafel-model").members)
     liam = mail(next(n for n in found if n.person_id == "liam-brennan"))
     assert (
-        liam["Subject"] == "Agenda Tafel Model passende samenwerking – Tuesday 8 December "
-        "2026, 09:30"
+        liam["Subject"] == "Invitation and agenda: Tafel Model passende samenwerking, "
+        "Tuesday 8 December 2026, 09:30"
     )
     body = liam.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert pid in body and "Dashboard jeugd" in body and "for adoption" in body
     assert "Gemeente Ede" not in body and "Ede, SWV VO" in body
     assert "https://d.example.org/x.pdf" in body
     nl = mail(next(n for n in found if n.language == "nl"))
-    assert "dinsdag 8 december 2026, 09.30 uur" in nl.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "dinsdag 8 december 2026, van 9.30 tot " in nl.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     cal = invite(nl)
     assert str(cal["METHOD"]) == "REQUEST"
     ev = vevent(cal)
@@ -146,7 +146,7 @@ def test_moved_and_cancelled_meeting_update_the_same_calendar_entry(world: Any) 
     assert int(moved["SEQUENCE"]) > int(first["SEQUENCE"])
     assert moved.decoded("DTSTART") == datetime(2026, 12, 10, 15, 0, tzinfo=AMSTERDAM)
     text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    assert "donderdag 10 december 2026, 15.00 uur" in text  # now
+    assert "donderdag 10 december 2026, van 15.00 tot " in text  # now
     assert "Gemeentehuis Barneveld" in text
 
     region.body("ao").meetings.remove(spec)

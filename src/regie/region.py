@@ -45,6 +45,7 @@ from regie.region_structure import (
 )
 from regie.region_types import (
     DEFAULT_TIMEZONE,
+    Article,
     Email,
     Minutes,
     Slug,
@@ -118,6 +119,7 @@ class Body(_Model):
     name: str
     kind: BodyKind
     short_name: str | None = None  # in subjects and lists ("OOGO")
+    article: Article = "de"  # its Dutch article in mails: "het Regionaal voorzittersoverleg"
     chair: str
     members: list[str]
     deadline_working_days: WorkingDays = 5

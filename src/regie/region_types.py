@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BeforeValidator
 
 DEFAULT_TIMEZONE = "Europe/Amsterdam"
 MAX_DEADLINE_WORKING_DAYS = 30
+ARTICLES = ("de", "het")  # Dutch definite articles of a body's name ("het OOGO")
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 _EMAIL = re.compile(r"[^@\s<>,;\"']+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
@@ -103,6 +104,16 @@ def _check_deadline(value: int) -> int:
     return value
 
 
+def _check_article(value: str) -> str:
+    if value not in ARTICLES:
+        raise ValueError(
+            f'{value!r} is not a Dutch article; write article = "de" or article = "het", '
+            'the article of the body\'s name in Dutch mails ("het Regionaal voorzittersoverleg", '
+            '"de Stuurgroep"); leave it out for "de"'
+        )
+    return value
+
+
 def _check_duration(value: int) -> int:
     if value <= 0:
         raise ValueError(f"{value} is not a duration; give the length in minutes, e.g. 120")
@@ -116,3 +127,4 @@ TomlTime = Annotated[datetime.time, BeforeValidator(_parse_time)]
 TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
 WorkingDays = Annotated[int, AfterValidator(_check_deadline)]
 Minutes = Annotated[int, AfterValidator(_check_duration)]
+Article = Annotated[str, AfterValidator(_check_article)]

@@ -92,7 +92,7 @@ def set_region_language(db: Path, lang: str) -> None:
 def test_submit_prints_the_meeting_in_dutch_words(db_file: Path) -> None:
     r = submit(db_file)
     assert r.stdout == (
-        f"P-2026-001 ingediend bij {TABLE}, op dinsdag 8 december 2026, 09.30 uur "
+        f"P-2026-001 ingediend bij {TABLE}, op dinsdag 8 december 2026, 9.30 uur "
         "(tafel-model-2026-12-08)\n"
     )
 
@@ -108,7 +108,7 @@ def test_show_in_dutch(db_file: Path) -> None:
         "partijen Gemeente Ede, Samenwerkingsverband passend onderwijs VO FoodValley",
         "route tafel → voorzittersoverleg → ambtelijk overleg → OOGO",
         "stand tafel",
-        f"vergadering {TABLE}, dinsdag 8 december 2026, 09.30 uur (tafel-model-2026-12-08)",
+        f"vergadering {TABLE}, dinsdag 8 december 2026, 9.30 uur (tafel-model-2026-12-08)",
         "mogelijk advance naar voorzittersoverleg, defer, withdraw, route",
     ]
 
@@ -165,7 +165,7 @@ def test_moves_and_attendance_in_dutch(db_file: Path) -> None:
     at = shown(db_file, pid)["meeting_starts_at"]
     r = run(db_file, "defer", pid, "--reason", "geen tijd", now=at)
     assert r.stdout == (
-        f"{pid} uitgesteld naar {TABLE}, op dinsdag 12 januari 2027, 09.30 uur "
+        f"{pid} uitgesteld naar {TABLE}, op dinsdag 12 januari 2027, 9.30 uur "
         "(tafel-model-2027-01-12)\n"
     )
     # after the deferral: the clock never runs backwards
@@ -196,7 +196,7 @@ def test_route_in_words(db_file: Path) -> None:
     r = run(db_file, "route", pid, "table", "chairs", "oogo", now=table_meeting)
     assert r.stdout == (
         f"{pid} route voorgesteld: tafel → voorzittersoverleg → OOGO; {chairs} beslist erover "
-        "op donderdag 17 december 2026, 09.30 uur (voorzitters-2026-12-17)\n"
+        "op donderdag 17 december 2026, 9.30 uur (voorzitters-2026-12-17)\n"
     )
     r = run(db_file, "route", pid, "table", "chairs", "oogo", now=at)
     assert r.stdout == (
@@ -216,7 +216,7 @@ def test_read_tables_in_dutch(db_file: Path) -> None:
     assert meetings.startswith("Vergaderingen") and "gepland" in meetings
     assert "scheduled" not in meetings
     agenda = run(db_file, "agenda", "tafel-model-2026-12-08").stdout
-    assert agenda.startswith(f"Agenda van {TABLE}, dinsdag 8 december 2026, 09.30 uur ")
+    assert agenda.startswith(f"Agenda van {TABLE}, dinsdag 8 december 2026, 9.30 uur ")
     assert "ter vaststelling" in agenda and "adoption" not in agenda
     people = run(db_file, "people").stdout
     assert all(word in people for word in ("naam", "partij", "taal", "Nederlands", "Engels"))

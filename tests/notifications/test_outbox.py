@@ -24,6 +24,7 @@ from regie.engine.audit import Event
 from regie.engine.storage import Tx
 from regie.errors import UsageError
 from regie.notifications import outbox, recipients
+from regie.notifications.kinds import EVENT_KINDS
 from regie.notifications.sender import default_renderer
 from regie.notifications.sink import MailSink, free_port, running
 
@@ -50,7 +51,7 @@ def test_submit_queues_its_notices_in_the_same_transaction(world: Any) -> None:
     digest_people = {p.id for p in world.region.people if p.digest}
     for _eid, person, status, message_id, proposal, kind in stored:
         assert status == ("digest" if person in digest_people else "queued")
-        assert message_id is None and proposal == pid and kind in ("submitted", "placed")
+        assert message_id is None and proposal == pid and kind in EVENT_KINDS["submitted"]
 
 
 def test_a_refused_change_queues_nothing(world: Any) -> None:

@@ -73,12 +73,17 @@ def test_submitted_goes_to_table_and_chairs_and_the_leads(world: Any) -> None:
     pid = submit(world)
     found = notices(world, "submitted")
     kinds = by_kind(found)
-    assert kinds["submitted"] == members(world, "tafel-model") | members(world, "voorzitters")
-    assert kinds["placed"] == {"gerrit-hoogendoorn"}  # the lead who is on neither
+    # The leads get their own notice (documents due), the submitter (the coordinator, on
+    # the chairs' meeting) a receipt; the table and the chairs' meeting the submission.
+    table_and_chairs = members(world, "tafel-model") | members(world, "voorzitters")
+    assert kinds["submitted"] == table_and_chairs - LEADS - {world.coordinator}
+    assert kinds["placed_lead"] == LEADS
+    assert kinds["submitted_receipt"] == {world.coordinator}
+    assert "placed" not in kinds
     ids = [n.person_id for n in found]
     assert len(ids) == len(set(ids)), "one notice per person per event"
     koen = next(n for n in found if n.person_id == "koen-smit")
-    assert koen.kind == "submitted" and koen.proposal_id == pid
+    assert koen.kind == "placed_lead" and koen.proposal_id == pid
     assert koen.meeting_id == "tafel-model-2026-12-08"
     liam = next(n for n in found if n.person_id == "liam-brennan")
     assert liam.language == "en" and liam.email == "liam.brennan@fat.example.org"
@@ -104,7 +109,10 @@ def test_advanced_goes_to_the_new_body_and_the_leads(world: Any) -> None:
     pid = submit(world)
     world.advance(pid)
     found = notices(world, "advanced")
-    assert by_kind(found) == {"placed": members(world, "voorzitters") | LEADS}
+    assert by_kind(found) == {  # not the coordinator, who advanced it
+        "placed_lead": LEADS,
+        "placed": members(world, "voorzitters") - LEADS - {world.coordinator},
+    }
     assert {n.meeting_id for n in found} == {world.show(pid)["meeting"]}
     assert found[0].context["body_name"] == "Regionaal voorzittersoverleg"
 
@@ -128,7 +136,10 @@ def test_deferred_and_withdrawn(world: Any) -> None:
     assert kinds["placed"] == members(world, "tafel-model") - kinds["deferred"]
     world.call(moves.withdraw, proposal_id=pid, reason="not needed")
     found = notices(world, "withdrawn")
-    assert by_kind(found) == {"withdrawn": LEADS | {"marloes-kamphuis"}}
+    submission = world.sql("SELECT person_id FROM outbox o JOIN audit_event e ON "
+                           "e.id = o.event_id WHERE e.action = 'submitted'")  # fmt: skip
+    reached = {p for (p,) in submission} - {world.coordinator}  # who withdrew it
+    assert by_kind(found) == {"withdrawn": LEADS | {"marloes-kamphuis"} | reached}
     assert found[0].context["payload"]["reason"] == "not needed"
 
 
@@ -144,10 +155,11 @@ def test_confirmed_goes_to_body_representatives_and_leads(world: Any) -> None:
     world.call(decisions.confirm, proposal_id=pid, actor=world.chair("oogo"), version=1)
     kinds = by_kind(notices(world, "confirmed"))
     representatives = {"ingrid-schouten", "bart-lamers", "hans-wolters", "ellen-post"}
-    assert kinds == {"decision_final": members(world, "oogo") | representatives | LEADS}
+    everyone = members(world, "oogo") | representatives | LEADS
+    assert kinds == {"decision_final": everyone - {world.chair("oogo")}}  # who confirmed
 
 
-def test_amended_goes_to_the_chair_again(world: Any) -> None:
+def test_amended_by_the_chair_reaches_the_coordinator(world: Any) -> None:
     pid = to_oogo_decided(world)
     world.call(
         decisions.confirm,
@@ -155,8 +167,10 @@ def test_amended_goes_to_the_chair_again(world: Any) -> None:
         actor=world.chair("oogo"),
         amend_text="Vastgesteld, met aanpassing.",
     )
+    # Only the chair amends, and gets no notice of their own action; the coordinator,
+    # who keeps the records, learns that the decision text changed.
     found = notices(world, "amended")
-    assert by_kind(found) == {"decision_amended": {world.chair("oogo")}}
+    assert by_kind(found) == {"decision_amended": {world.region.coordinator}}
     assert found[0].context["payload"]["text"] == "Vastgesteld, met aanpassing."
 
 
@@ -212,14 +226,15 @@ def test_hot_path_uses_few_queries(world: Any) -> None:
 
 
 def test_region_can_change_who_gets_what(world: Any) -> None:
-    rules = {**default_rules(), "submitted": [], "placed": ["coordinator"]}
+    rules = {**default_rules(), "submitted": [], "submitted_receipt": [], "placed_lead": []}
+    rules["placed"] = ["table_chair"]
     with world.db.session() as session:
         Tx(session).execute(
             "UPDATE region_setting SET value = ? WHERE key = 'notifications'", (json.dumps(rules),)
         )
         session.commit()
     submit(world)
-    assert by_kind(notices(world, "submitted")) == {"placed": {world.coordinator}}
+    assert by_kind(notices(world, "submitted")) == {"placed": {"marloes-kamphuis"}}
 
 
 def test_inactive_people_get_nothing(world: Any) -> None:

@@ -122,15 +122,15 @@ def test_foodvalley_mails_keep_their_words(world: Any) -> None:
     mails = render_all(world.db)
 
     nl, en = first(mails, "submitted", "nl"), first(mails, "submitted", "en")
-    assert "Voorzittersoverleg bepaalt daarna de route van het voorstel." in nl.plain
-    assert "Voorzittersoverleg bepaalt daarna de route van het voorstel." in nl.html
+    assert "Daarna bepaalt het voorzittersoverleg de route van het voorstel." in nl.plain
+    assert "Daarna bepaalt het voorzittersoverleg de route van het voorstel." in nl.html
     assert "The chairs' meeting will then set the proposal's route." in en.plain
-    assert "Tafel:     Tafel Model passende samenwerking" in nl.plain
+    assert "Tafel:        Tafel Model passende samenwerking" in nl.plain
     assert "Table:     Tafel Model passende samenwerking" in en.plain
-    assert "Doel:      ter vaststelling" in nl.plain
+    assert "Doel:         ter vaststelling" in nl.plain
 
     nl, en = first(mails, "route_set", "nl"), first(mails, "route_set", "en")
-    assert "Voorzittersoverleg heeft de route van dit voorstel vastgesteld:" in nl.plain
+    assert "Het voorzittersoverleg heeft de route van dit voorstel vastgesteld:" in nl.plain
     assert "tafel → voorzittersoverleg → ambtelijk overleg → OOGO" in nl.plain
     assert "The chairs' meeting has set the route of this proposal:" in en.plain
     assert "table → chairs' meeting → civil servants' meeting → OOGO" in en.plain
@@ -144,7 +144,7 @@ def test_foodvalley_mails_keep_their_words(world: Any) -> None:
     nl = first(mails, "oogo_news", "nl", "ingrid-schouten")
     en = first(mails, "oogo_news", "en", "ingrid-schouten")
     assert nl.subject.startswith("Nieuws uit het OOGO van ")
-    assert "Zet dit op de agenda van de volgende vergadering van LEA Ede." in nl.plain
+    assert "Zet dit nieuws op de agenda van de volgende vergadering van de LEA Ede." in nl.plain
     assert "- P-2026-001 Dashboard jeugd: vastgesteld" in nl.plain
     assert en.subject.startswith("News from the OOGO of ")
     assert "Please put it on the agenda of the next meeting of LEA Ede." in en.html
@@ -275,6 +275,7 @@ meetings = [{STEERING_MEETINGS}]
 [[bodies]]
 id = "bestuur"
 name = "Bestuurlijk overleg"
+article = "het"
 kind = "bestuur"
 chair = "wethouder-west"
 members = ["wethouder-west", "wethouder-oost"]
@@ -374,24 +375,28 @@ def test_second_region_mails_use_its_own_words(region2: Region2) -> None:
             assert word not in mail.all, (mail.row.kind, mail.lang, word, mail.all)
 
     nl, en = first(mails, "submitted", "nl"), first(mails, "submitted", "en")
-    assert "Stuurgroep bepaalt daarna de route van het voorstel." in nl.plain
-    assert "Stuurgroep bepaalt daarna de route van het voorstel." in nl.html
+    assert "Daarna bepaalt de stuurgroep de route van het voorstel." in nl.plain
+    assert "Daarna bepaalt de stuurgroep de route van het voorstel." in nl.html
     assert "The steering group will then set the proposal's route." in en.plain
-    assert "Jeugdtafel: Tafel Jeugd" in nl.plain
+    assert "Jeugdtafel:   Tafel Jeugd" in nl.plain
     assert ">Jeugdtafel</th><td>Tafel Jeugd</td>" in nl.html
     assert "Youth table: Tafel Jeugd" in en.plain
-    assert "Doel:      ter besluitvorming" in nl.plain and "for decision" in en.html
+    assert "Doel:         ter besluitvorming" in nl.plain and "for decision" in en.html
 
     nl, en = first(mails, "route_set", "nl"), first(mails, "route_set", "en")
-    assert "Stuurgroep heeft de route van dit voorstel vastgesteld:" in nl.plain
+    assert "De stuurgroep heeft de route van dit voorstel vastgesteld:" in nl.plain
     assert "jeugdtafel → stuurgroep → Bestuurlijk overleg" in nl.plain
     assert "The steering group has set the route of this proposal:" in en.html
     assert "youth table → steering group → administrative meeting" in en.plain
 
-    assert "teruggestuurd van stuurgroep naar jeugdtafel" in first(mails, "returned", "nl").plain
+    assert (
+        "teruggestuurd van de stuurgroep naar de jeugdtafel" in first(mails, "returned", "nl").plain
+    )
     placed = [m.plain for m in mails if m.row.kind == "placed" and m.lang == "nl"]
-    assert any("op de agenda van Bestuurlijk overleg" in text for text in placed)
-    assert any("op de agenda van Stuurgroep" in text for text in placed)
+    assert any(
+        "op de agenda van de vergadering van het Bestuurlijk overleg" in text for text in placed
+    )
+    assert any("op de agenda van de vergadering van de Stuurgroep" in text for text in placed)
     assert "ter kennisname" in first(mails, "agenda", "nl").plain
 
     for lang, start in (("nl", "zonder gemandateerde stem voor"), ("en", "mandated voice for")):
@@ -403,7 +408,7 @@ def test_second_region_mails_use_its_own_words(region2: Region2) -> None:
     nl, en = first(mails, "oogo_news", "nl"), first(mails, "oogo_news", "en")
     assert nl.subject == "Nieuws uit het Bestuurlijk overleg van donderdag 11 februari 2027"
     assert en.subject == "News from the administrative meeting of Thursday 11 February 2027"
-    assert "Zet dit op de agenda van de volgende vergadering van Tafel Jeugd." in nl.plain
+    assert "Zet dit nieuws op de agenda van de volgende vergadering van de Tafel Jeugd." in nl.plain
     assert "- P-2027-001 Kader thuiszitters: akkoord" in nl.plain
     assert "Please put it on the agenda of the next meeting of Tafel Jeugd." in en.html
     assert "- nieuws uit het Bestuurlijk overleg" in first(mails, "digest", "nl").plain
@@ -423,7 +428,7 @@ def test_a_region_without_a_routing_body_names_none(region2: Region2) -> None:
     mails = render_all(region2.db)
     submitted = first(mails, "submitted", "nl")
     assert "Plan" in submitted.subject
-    assert "bepaalt daarna de route" not in submitted.all
+    assert "de route van het voorstel" not in submitted.all
     assert "will then set" not in first(mails, "submitted", "en").all
 
 
@@ -463,12 +468,12 @@ def test_an_old_row_without_words_still_renders(world: Any) -> None:
     mails = [Mail(row, lang) for row in old_rows for lang in ("nl", "en")]
     assert {m.row.kind for m in mails} >= {"submitted", "route_set", "oogo_news", "digest"}
     nl = first(mails, "route_set", "nl")
-    assert "Voorzittersoverleg heeft de route van dit voorstel vastgesteld:" in nl.plain
+    assert "Het voorzittersoverleg heeft de route van dit voorstel vastgesteld:" in nl.plain
     assert "tafel → voorzittersoverleg → ambtelijk overleg → OOGO" in nl.plain
-    assert "Tafel:     Tafel Model passende samenwerking" in nl.plain
+    assert "Tafel:        Tafel Model passende samenwerking" in nl.plain
     news = first(mails, "oogo_news", "nl", "ingrid-schouten")
     assert news.subject.startswith("Nieuws uit het OOGO van ")
-    assert "de volgende vergadering van LEA Ede." in news.plain
+    assert "de volgende vergadering van de LEA Ede." in news.plain
     assert "- nieuws uit het OOGO" in first(mails, "digest", "nl", "marloes-kamphuis").plain
     recorded = first(mails, "decision_recorded", "en")
     assert re.search(r"mandated voice for ede, swv-vo\.", recorded.plain), recorded.plain

@@ -49,6 +49,8 @@ BASE: dict[str, Any] = {
 }
 PAYLOADS: dict[str, dict[str, Any]] = {
     "submitted": {"parties": ["ede"]},
+    "submitted_receipt": {"parties": ["ede"]},
+    "placed_lead": {"meeting": "ao-2026-10-13"},
     "route_set": {"route": ["table", "chairs", "ao", "oogo"]},
     "route_proposed": {
         "route": ["table", "chairs", "oogo"],
@@ -188,7 +190,9 @@ def test_render_every_kind(kind: str, lang: str) -> None:
         assert "P-2026-001 Dashboard <b>" in plain and "Dashboard &lt;b&gt;" in html
         assert "oogo-2026-10-20" in plain
     elif kind not in MEETING_KINDS:
-        assert msg["Subject"].startswith("P-2026-001 Dashboard jeugd en onderwijs")
+        receipt = {"nl": "Ontvangstbevestiging: ", "en": "Receipt: "}
+        head = receipt[lang] if kind == "submitted_receipt" else ""
+        assert msg["Subject"].startswith(head + "P-2026-001 Dashboard jeugd en onderwijs")
         assert msg["In-Reply-To"] == "<regie-proposal-P-2026-001@foodvalley.example.org>"
         assert msg["References"] == msg["In-Reply-To"]
     else:
@@ -202,12 +206,13 @@ def test_dutch_and_english_dates() -> None:
     assert format_when(at, "nl") == "dinsdag 13 oktober 2026, 14.00 uur"
     assert format_when(at, "en") == "Tuesday 13 October 2026, 14:00"
     assert format_when("2026-10-13T12:00:00+00:00", "nl") == "dinsdag 13 oktober 2026, 14.00 uur"
+    assert format_when(datetime(2027, 1, 7, 9, 30, tzinfo=AMSTERDAM), "nl").endswith(", 9.30 uur")
     nl = parse(render_notice(None, make_row("placed", "nl"), sender_address=SENDER))  # type: ignore[arg-type]
-    assert "dinsdag 13 oktober 2026, 14.00 uur" in text_of(nl, "plain")
-    assert "dinsdag 13 oktober 2026, 14.00 uur" in text_of(nl, "html")
+    assert "dinsdag 13 oktober 2026, van 14.00 tot 16.00 uur" in text_of(nl, "plain")
+    assert "dinsdag 13 oktober 2026, van 14.00 tot 16.00 uur" in text_of(nl, "html")
     assert "ter vaststelling" in text_of(nl, "plain")
     en = parse(render_notice(None, make_row("placed", "en"), sender_address=SENDER))  # type: ignore[arg-type]
-    assert "Tuesday 13 October 2026, 14:00" in text_of(en, "plain")
+    assert "Tuesday 13 October 2026, 14:00–16:00" in text_of(en, "plain")
     assert "for adoption" in text_of(en, "plain")
 
 
@@ -222,9 +227,19 @@ def test_html_is_escaped_and_only_web_links_are_links() -> None:
     assert "<script>alert('x')</script>" in text_of(msg, "plain")  # text is not HTML
 
 
-def test_the_chair_is_told_how_to_confirm() -> None:
-    msg = parse(render_notice(None, make_row("decision_recorded"), sender_address=SENDER))  # type: ignore[arg-type]
-    assert "regie confirm P-2026-001 --as jan-jansen" in text_of(msg, "plain")
+def test_the_chair_is_told_what_to_do_by_when_and_whom_to_tell() -> None:
+    row = make_row(
+        "decision_recorded",
+        confirm_by="2026-10-15",
+        coordinator_name="Mirjam Verhoef",
+        coordinator_email="mirjam@foodvalley.example.org",
+    )
+    msg = parse(render_notice(None, row, sender_address=SENDER))  # type: ignore[arg-type]
+    plain = text_of(msg, "plain")
+    assert "regie confirm" not in plain and "regie confirm" not in text_of(msg, "html")
+    assert "uiterlijk donderdag 15 oktober 2026" in plain
+    assert "Mirjam Verhoef (mirjam@foodvalley.example.org) weten" in plain
+    assert msg["Subject"].endswith("graag uiterlijk 15 oktober 2026")
 
 
 # -- headers --------------------------------------------------------------------------------

@@ -163,7 +163,9 @@ def check(kind: str, lang: str, v: dict[str, str]) -> None:
     subject = parsed["Subject"]
     assert subject == sanitised(subject) and len(subject) <= SUBJECT_MAX
     if kind not in MEETING_KINDS and kind != "digest":
-        prefix = sanitised(f"{PROPOSAL} {v['title']}{MARK}")
+        receipt = {"nl": "Ontvangstbevestiging: ", "en": "Receipt: "}
+        head = receipt[lang] if kind == "submitted_receipt" else ""
+        prefix = sanitised(f"{head}{PROPOSAL} {v['title']}{MARK}")
         if len(prefix) < SUBJECT_MAX - 1:
             assert subject.startswith(prefix), (subject, prefix)
         else:

@@ -40,6 +40,7 @@ class Body(SQLModel, table=True):
     party_id: str | None = Field(default=None, foreign_key="party.id")
     active: bool = True
     short_name: str | None = None  # in mails ("OOGO"); else the name
+    article: str = Field(default="de", sa_column_kwargs={"server_default": "de"})  # 0009
 
 
 class BodyMember(SQLModel, table=True):

@@ -20,7 +20,17 @@ if TYPE_CHECKING:
 
 # The revisions of engine/migrations/versions, oldest first. A new migration adds its
 # revision here (tests/engine/test_schema_version.py compares this with Alembic's view).
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
+REVISIONS: tuple[str, ...] = (
+    "0001",
+    "0002",
+    "0003",
+    "0004",
+    "0005",
+    "0006",
+    "0007",
+    "0008",
+    "0009",
+)
 
 # sqlite_master: how many tables the database has (SQLite's own left out, as SQLAlchemy's
 # inspector does) and whether alembic_version is one of them

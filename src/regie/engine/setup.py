@@ -187,6 +187,7 @@ def _bodies(session: Session, region: Region, report: InitReport) -> None:
                 party_id=body.party,
                 active=True,
                 short_name=body.short_name,
+                article=body.article,
             )
         )
     for old in session.exec(select(m.Body)).all():

@@ -3,7 +3,8 @@
 The region config may carry two optional tables::
 
     [mail]                      # where mail goes out; the password only from env
-    from_address = "regie@foodvalley.example.org"
+    from_address = "regie@foodvalley.example.org"   # default: regie@<coordinator's domain>
+    reply_to = "netwerk@foodvalley.example.org"     # default: the coordinator's address
     host = "smtp.example.org"
     port = 587
     starttls = true             # or tls = true for port 465; required when a user is set
@@ -119,6 +120,7 @@ class MailSettings(_Settings):
     (:mod:`regie.notifications.smtp_settings`: the local sink on 127.0.0.1:8025)."""
 
     from_address: Annotated[str | None, AfterValidator(_check_from)] = None
+    reply_to: Annotated[str | None, AfterValidator(_check_from)] = None
     host: Annotated[str | None, AfterValidator(_check_host)] = None
     port: Annotated[int | None, AfterValidator(_check_port)] = None
     starttls: bool | None = None  # None: required with a user, else if the server offers it
@@ -160,9 +162,11 @@ def _default(kind: str) -> Any:
 class NotificationRules(_Settings):
     """The ``[notifications]`` table: recipient groups per notice kind."""
 
+    submitted_receipt: Groups = _default("submitted_receipt")
     submitted: Groups = _default("submitted")
     route_set: Groups = _default("route_set")
     route_proposed: Groups = _default("route_proposed")
+    placed_lead: Groups = _default("placed_lead")
     placed: Groups = _default("placed")
     agenda: Groups = _default("agenda")
     meeting_changed: Groups = _default("meeting_changed")

@@ -3,14 +3,17 @@
 One UID per meeting, for its whole life: a published agenda sends METHOD:REQUEST, a
 moved meeting sends REQUEST again with the same UID and a higher SEQUENCE (calendars
 update the entry they have), a cancelled one sends METHOD:CANCEL. Times carry
-``TZID=Europe/Amsterdam`` with the VTIMEZONE for just the meeting's period.
+``TZID=Europe/Amsterdam`` with the VTIMEZONE for the meeting's whole year (both
+changes of daylight saving time), so a calendar can place it whatever it does with
+time zones. The ORGANIZER carries a name (the network coordinator's, else the region's):
+Outlook shows it as whom the meeting is from.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from icalendar import Calendar, Event, vCalAddress, vText
@@ -41,6 +44,7 @@ class Invite:
     organizer: str  # e-mail address
     attendee: str
     attendee_name: str
+    organizer_name: str = ""
 
     @property
     def uid(self) -> str:
@@ -56,6 +60,7 @@ def invite_from_context(
     organizer: str,
     attendee: str,
     attendee_name: str,
+    organizer_name: str = "",
 ) -> Invite:
     """An invite from a notice's context (meeting facts captured at event time)."""
     stamp = datetime.fromisoformat(str(ctx["at"]).removesuffix("Z"))
@@ -73,6 +78,7 @@ def invite_from_context(
         organizer=organizer,
         attendee=attendee,
         attendee_name=attendee_name,
+        organizer_name=organizer_name,
     )
 
 
@@ -103,7 +109,7 @@ def build_ics(inv: Invite) -> bytes:
         ev.add("location", inv.location)
     if inv.description:
         ev.add("description", inv.description)
-    ev.add("organizer", _address(inv.organizer, ""))
+    ev.add("organizer", _address(inv.organizer, inv.organizer_name or inv.region))
     ev.add(
         "attendee",
         _address(
@@ -118,7 +124,6 @@ def build_ics(inv: Invite) -> bytes:
     ev.add("transp", "OPAQUE")
     cal.add_component(ev)
     cal.add_missing_timezones(
-        first_date=(inv.starts_at - timedelta(days=1)).date(),
-        last_date=(inv.ends_at + timedelta(days=1)).date(),
+        first_date=date(inv.starts_at.year, 1, 1), last_date=date(inv.ends_at.year, 12, 31)
     )
     return cal.to_ical()

@@ -27,6 +27,8 @@ GROUPS: dict[str, str] = {
     "addressee": "whom an advice is for: the people of that party, or the members of that body",
     "news_members": "members of the bodies that get the news of the top meeting "
     "([structure] news_to)",
+    "actor": "the person who acted: the only group that reaches them about their own action",
+    "submission_recipients": "everyone who got a notice of the proposal's submission",
 }
 # Earlier names of groups, still accepted in [notifications].
 GROUP_ALIASES: dict[str, str] = {
@@ -46,6 +48,7 @@ class NoticeKind:
 NOTICE_KINDS: dict[str, NoticeKind] = {
     k.id: k
     for k in (
+        NoticeKind("submitted_receipt", "a receipt for the person who submitted", ("actor",)),
         NoticeKind("submitted", "a proposal was submitted", ("table_members", "routing_members")),
         NoticeKind("route_set", "the routing body set the route", ("leads", "table_chair")),
         NoticeKind(
@@ -53,12 +56,19 @@ NOTICE_KINDS: dict[str, NoticeKind] = {
             "a route was proposed for the routing body to decide",
             ("routing_members", "leads"),
         ),
-        NoticeKind("placed", "a proposal was placed on a meeting", ("body_members", "leads")),
+        NoticeKind(
+            "placed_lead",
+            "a proposal the recipient leads was placed on a meeting: documents due",
+            ("leads",),
+        ),
+        NoticeKind("placed", "a proposal was placed on a meeting", ("body_members",)),
         NoticeKind("agenda", "a meeting's agenda was published", ("body_members",), "REQUEST"),
         NoticeKind("meeting_changed", "a meeting moved", ("body_members",), "REQUEST"),
         NoticeKind("meeting_cancelled", "a meeting was cancelled", ("body_members",), "CANCEL"),
         NoticeKind("decision_recorded", "a decision awaits confirmation", ("body_chair",)),
-        NoticeKind("decision_amended", "a decision text was amended", ("body_chair",)),
+        NoticeKind(
+            "decision_amended", "a decision text was amended", ("body_chair", "coordinator")
+        ),
         NoticeKind(
             "decision_final",
             "a decision was confirmed",
@@ -69,7 +79,11 @@ NOTICE_KINDS: dict[str, NoticeKind] = {
         NoticeKind("decision_retracted", "a recorded decision was retracted", ("body_chair",)),
         NoticeKind("returned", "a proposal was sent back", ("leads", "table_chair")),
         NoticeKind("deferred", "a proposal was deferred", ("leads", "table_chair")),
-        NoticeKind("withdrawn", "a proposal was withdrawn", ("leads", "table_chair")),
+        NoticeKind(
+            "withdrawn",
+            "a proposal was withdrawn",
+            ("leads", "table_chair", "submission_recipients"),
+        ),
         NoticeKind("oogo_news", "news from the top meeting", ("news_members",)),
         # Never caused by an event: outbox.build_digests bundles a person's notices into it.
         NoticeKind("digest", "the daily digest for people with digest = true", ()),
@@ -77,14 +91,15 @@ NOTICE_KINDS: dict[str, NoticeKind] = {
 }
 
 # Which notice kinds an audit event causes, in order of precedence: a person who is in
-# the groups of several kinds gets one mail, of the first kind.
+# the groups of several kinds gets one mail, of the first kind. The person who acted gets
+# none, unless a kind names the group ``actor`` (by default only ``submitted_receipt``).
 EVENT_KINDS: dict[str, tuple[str, ...]] = {
-    "submitted": ("submitted", "placed"),
+    "submitted": ("submitted_receipt", "placed_lead", "submitted", "placed"),
     "route_set": ("route_set",),
     "route_proposed": ("route_proposed",),
-    "advanced": ("placed",),
-    "returned": ("returned", "placed"),
-    "deferred": ("deferred", "placed"),
+    "advanced": ("placed_lead", "placed"),
+    "returned": ("returned", "placed_lead", "placed"),
+    "deferred": ("deferred", "placed_lead", "placed"),
     "withdrawn": ("withdrawn",),
     "decided": ("decision_recorded",),
     "amended": ("decision_amended",),
@@ -96,6 +111,10 @@ EVENT_KINDS: dict[str, tuple[str, ...]] = {
     "meeting_cancelled": ("meeting_cancelled",),
     "oogo_news": ("oogo_news",),
 }
+
+# A chair confirms a recorded (or amended) decision within this many working days of the
+# day it was recorded: the mail names that day (``confirm_by``), reminders follow it.
+CONFIRM_WORKING_DAYS = 2
 
 
 def default_rules() -> dict[str, list[str]]:

@@ -158,6 +158,7 @@ def build_digests(db: Database, *, now: datetime, tz: ZoneInfo = AMSTERDAM) -> i
                 "day": local.date().isoformat(),
                 "region": last.get("region", ""),
                 "recipient_name": last.get("recipient_name", newest[4]),
+                **{k: last[k] for k in ("coordinator_name", "coordinator_email") if k in last},
                 "items": [
                     {"kind": r[2], "proposal_id": r[6], "meeting_id": r[7],
                      "context": json.loads(r[8] or "{}")}

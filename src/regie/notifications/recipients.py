@@ -3,7 +3,8 @@
 Runs inside the event's transaction on the hot write path, so it stays lean: events
 that cause no mail cost no query; the others read the proposal and the meeting (one
 query each), then every recipient group in one UNION query. A person gets one notice
-per event, of the first kind whose groups include them (see ``EVENT_KINDS``).
+per event, of the first kind whose groups include them (see ``EVENT_KINDS``); the person
+who acted gets none, unless through the group ``actor`` (the receipt of a submission).
 
 The notice's context holds the facts as they were when the event happened, so a mail
 sent later tells what happened then; it is JSON-able and enough to render the mail,
@@ -16,19 +17,23 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
 
 from regie.clock import to_local
 from regie.engine.audit import Event
+from regie.engine.calendar import WorkCalendar
 from regie.engine.facts import RegionFacts, region_facts
 from regie.engine.storage import Tx, as_datetime
-from regie.notifications.kinds import EVENT_KINDS, rules_from_setting
+from regie.notifications.kinds import CONFIRM_WORKING_DAYS, EVENT_KINDS, rules_from_setting
 from regie.notifications.types import Notice
 from regie.notifications.words import context_words
 
 _RULES_KEY = "regie_notify_rules"
 _ACTOR_RANK = -1  # the actor's row only gives their name; it is not a recipient
+_COORDINATOR_RANK = -2  # nor is this row: the coordinator's name and address, for footers
+_CONFIRM_KINDS = frozenset({"decision_recorded", "decision_amended"})  # get confirm_by
 
 
 def notices_for_event(tx: Tx, event: Event) -> list[Notice]:
@@ -49,19 +54,28 @@ def event_notices(tx: Tx, event: Event) -> tuple[list[Notice], list[str]]:
     facts = _facts(tx, event)
     rows = _people(tx, event, facts, wanted)
     base = _context(tx, event, facts)
+    if _CONFIRM_KINDS.intersection(kinds):
+        day = to_local(event.at).date()
+        base["confirm_by"] = working_days_after(
+            region_facts(tx).calendar, day, CONFIRM_WORKING_DAYS
+        ).isoformat()
     notices: list[Notice] = []
     texts: list[str] = []
     shared: _SharedJSON | None = None
     seen: set[str] = set()
     for rank, person_id, email, language, name, detail in rows:
-        if rank == _ACTOR_RANK:
-            base["actor_name"] = name
+        if rank < 0:
+            base.update(
+                {"actor_name": name}
+                if rank == _ACTOR_RANK
+                else {"coordinator_name": name, "coordinator_email": email}
+            )
             shared = None
             continue
-        if person_id in seen:
-            continue
+        kind, groups = wanted[rank // 100]
+        if person_id in seen or (person_id == event.actor and groups[rank % 100] != "actor"):
+            continue  # one notice per person; none of their own action but a receipt
         seen.add(person_id)
-        kind = wanted[rank // 100][0]
         context = {**base, "recipient_name": name}
         if detail:
             context["news_body"] = detail  # the recipient's body that gets the news
@@ -145,7 +159,7 @@ def _facts(tx: Tx, event: Event) -> dict[str, Any]:
             facts["addressee_name"] = _addressee_name(tx, str(facts["addressee"]))
     meeting_id = event.payload.get("meeting") or event.meeting_id
     if isinstance(meeting_id, str):
-        facts.update(_meeting_facts(tx, meeting_id))
+        facts.update(_meeting_facts(tx, meeting_id, region_facts(tx).calendar))
     return facts
 
 
@@ -160,8 +174,8 @@ def _addressee_name(tx: Tx, addressee: str) -> str:
 def _proposal_facts(tx: Tx, proposal_id: str) -> dict[str, Any]:
     row = tx.one(
         "SELECT p.title, p.purpose, p.summary, p.documents, p.table_id, b.name, b.chair_id, "
-        "p.admin_lead, p.official_lead, p.stage, p.state, p.workflow_digest, p.addressee "
-        "FROM proposal p "
+        "p.admin_lead, p.official_lead, p.stage, p.state, p.workflow_digest, p.addressee, "
+        "b.article FROM proposal p "
         "JOIN body b ON b.id = p.table_id WHERE p.id = ?",
         (proposal_id,),
     )
@@ -175,6 +189,7 @@ def _proposal_facts(tx: Tx, proposal_id: str) -> dict[str, Any]:
         "documents": json.loads(row[3] or "[]"),
         "table_id": row[4],
         "table_name": row[5],
+        "table_article": row[13] or "de",
         "table_chair": row[6],
         "leads": [lead for lead in (row[7], row[8]) if lead],
         "stage": row[9],
@@ -184,20 +199,23 @@ def _proposal_facts(tx: Tx, proposal_id: str) -> dict[str, Any]:
     }
 
 
-def _meeting_facts(tx: Tx, meeting_id: str) -> dict[str, Any]:
+def _meeting_facts(tx: Tx, meeting_id: str, calendar: WorkCalendar) -> dict[str, Any]:
     row = tx.one(
         "SELECT m.body_id, b.name, b.kind, b.chair_id, m.starts_at, m.ends_at, m.location, "
-        "m.sequence, m.status FROM meeting m JOIN body b ON b.id = m.body_id WHERE m.id = ?",
+        "m.sequence, m.status, b.article, b.deadline_working_days "
+        "FROM meeting m JOIN body b ON b.id = m.body_id WHERE m.id = ?",
         (meeting_id,),
     )
     if row is None:
         return {}
     starts, ends = as_datetime(row[4]), as_datetime(row[5])
     assert starts is not None and ends is not None
+    due = calendar.deadline(to_local(starts).date(), int(row[10] or 0))
     return {
         "meeting_id": meeting_id,
         "body_id": row[0],
         "body_name": row[1],
+        "body_article": row[9] or "de",
         "body_kind": row[2],
         "body_chair": row[3],
         "starts_at": to_local(starts).isoformat(),
@@ -205,7 +223,18 @@ def _meeting_facts(tx: Tx, meeting_id: str) -> dict[str, Any]:
         "location": row[6] or "",
         "sequence": int(row[7] or 0),
         "meeting_status": row[8],
+        "documents_due": due.isoformat(),  # the body's document deadline for this meeting
     }
+
+
+def working_days_after(calendar: WorkCalendar, day: date, working_days: int) -> date:
+    """The ``working_days``-th working day after ``day`` (a chair's confirm-by day)."""
+    left = working_days
+    while left > 0:
+        day += timedelta(days=1)
+        if calendar.is_working_day(day):
+            left -= 1
+    return day
 
 
 def _context(tx: Tx, event: Event, facts: dict[str, Any]) -> dict[str, Any]:
@@ -221,6 +250,8 @@ def _context(tx: Tx, event: Event, facts: dict[str, Any]) -> dict[str, Any]:
             "actor_name": event.actor,
             "at": event.at.isoformat() + "Z",
             "region": region_facts(tx).name,
+            "coordinator_name": region_facts(tx).coordinator,  # the query gives the name
+            "coordinator_email": "",
             "payload": event.payload,
         }
     )
@@ -252,6 +283,12 @@ _REPRESENTATIVES = (
 
 
 _PEOPLE_OF_PARTY = "SELECT id AS pid, '' AS detail FROM person WHERE party_id = ?"
+# Everyone the proposal's submission reached: its outbox rows, whatever their status now
+# (sent, failed, cancelled, waiting for or bundled into a digest).
+_SUBMISSION_RECIPIENTS = (
+    "SELECT o.person_id AS pid, '' AS detail FROM outbox o JOIN audit_event e "
+    "ON e.id = o.event_id WHERE e.proposal_id = ? AND e.action = 'submitted'"
+)
 
 
 def _addressee(value: Any) -> _Part | None:
@@ -281,6 +318,10 @@ def _group(group: str, event: Event, facts: dict[str, Any], region: RegionFacts)
         return _Part(sql, (target,)) if target else None
     if group == "coordinator":
         return _Part(_PERSON, (coordinator,))
+    if group == "actor":
+        return _Part(_PERSON, (event.actor,))
+    if group == "submission_recipients":
+        return _Part(_SUBMISSION_RECIPIENTS, (event.proposal_id,)) if event.proposal_id else None
     if group == "addressee":
         return _addressee(facts.get("addressee"))
     if group == "routing_members":
@@ -305,10 +346,14 @@ def _people(
     """(rank, id, email, language, name, detail) of every recipient, best rank first.
 
     rank = 100 * kind index + group index, so the first kind that names a person wins.
-    The acting person comes along with rank -1 (their name is in the mails).
+    The acting person comes along with rank -1 (their name is in the mails), the
+    coordinator with rank -2 (named in every footer).
     """
     region = region_facts(tx)
-    parts = [(_ACTOR_RANK, _Part(_PERSON, (event.actor,)))]
+    parts = [
+        (_COORDINATOR_RANK, _Part(_PERSON, (region.coordinator,))),
+        (_ACTOR_RANK, _Part(_PERSON, (event.actor,))),
+    ]
     for k, (_kind, groups) in enumerate(wanted):
         for g, group in enumerate(groups):
             part = _group(group, event, facts, region)

@@ -4,24 +4,26 @@ Every notice kind (:data:`~regie.notifications.config.NOTICE_KINDS`) has ``<kind
 (with a ``subject`` block) and ``<kind>.html`` in ``templates/nl`` and ``templates/en``.
 The region's words (stages, outcomes, the bodies that play a role, party names) come from
 the row's context through the filters of :mod:`regie.notifications.words`.
-The message is multipart/alternative (text, then HTML), plus a calendar invite for the
-kinds that carry one. Header values are sanitised here: control characters (CR, LF,
+The message is multipart/alternative: text, HTML and, for the kinds that carry an invite,
+the invite as ``text/calendar; method=REQUEST`` (or CANCEL) — the structure Outlook
+treats as a meeting request ([MS-OXCMAIL] 2.1.3.3.8.2). A digest carries the invites of
+its items as ``.ics`` attachments (multipart/mixed: Outlook reads iMIP only in the first
+part). Every footer names the network coordinator with a mail address: from the row's
+context, else (rows queued before contexts carried it) from the region in the database.
+Header values are sanitised here: control characters (CR, LF,
 …) never reach a header, so a title can not inject one; non-ASCII is encoded by the
 SMTP policy (RFC 2047), long values are folded.
 """
 
 from __future__ import annotations
 
-import binascii
 import re
-import secrets
 import unicodedata
 from dataclasses import replace
 from datetime import UTC
 from email import base64mime
-from email.header import Header
-from email.headerregistry import Address, BaseHeader
-from email.message import EmailMessage, Message, MIMEPart
+from email.headerregistry import Address
+from email.message import EmailMessage, MIMEPart
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
 from functools import lru_cache
@@ -29,10 +31,20 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
 
-from regie.dates import format_when
+from regie.dates import CLOCK, format_span, format_when
+from regie.engine.facts import region_facts
 from regie.engine.storage import Tx
 from regie.notifications import ics, words
-from regie.notifications.config import LANGUAGES, NOTICE_KINDS
+from regie.notifications.kinds import LANGUAGES, NOTICE_KINDS
+from regie.notifications.mime import (
+    MAX_LINE,
+    address_header,
+    folded,
+    mime_header,
+    multipart,
+    put,
+    text_part,
+)
 from regie.notifications.types import OutboxRow
 
 SUBJECT_MAX = 250
@@ -65,8 +77,44 @@ def environment(lang: str) -> Environment:
     env.filters["day"] = lambda v: format_when(v, lang, 1)
     env.filters["time"] = lambda v: format_when(v, lang, 2)
     env.filters["date"] = lambda v: format_when(v, lang, 3)
+    env.filters["clock"] = lambda v: format_when(v, lang, CLOCK)
+    env.filters["span"] = lambda v, end=None: format_span(v, end, lang)
+    env.filters["the"] = (lambda name, art=None: the(name, art)) if lang == "nl" else str
     words.install(env, lang)  # label, role, parties, kind_name, upfirst
+    # a word from another context than the template's (a digest's items)
+    env.filters["label_in"] = lambda v, kind, ctx: words.word(ctx, lang, v, kind)
+    env.globals["invite_kinds"] = tuple(k for k, spec in NOTICE_KINDS.items() if spec.invite)
     return env
+
+
+# Dutch names of bodies whose head noun is a "het" word; anything else is "de". Only for
+# contexts without ``body_article`` / ``table_article`` (the region config sets those).
+_HET = re.compile(r"(overleg|beraad|platform|bestuur|netwerk|team|college|orgaan|forum|oogo)$")
+_DE = re.compile(r"(tafel|lea|commissie|raad|groep|kamer|vergadering|conferentie)$")
+
+
+def the(name: object, article: object = None) -> str:
+    """A Dutch name with its article: ``het Regionaal bestuurlijk OOGO``, ``de Tafel …``."""
+    text = str(name or "")
+    if article not in ("de", "het"):
+        article = "de"
+        for token in text.lower().split():
+            if _HET.search(token) or _DE.search(token):
+                article = "het" if _HET.search(token) else "de"
+                break
+    return f"{article} {text}" if text else ""
+
+
+# Context keys newer than some stored rows: the templates may use them all.
+_DEFAULTS = {
+    "body_article": "",
+    "table_article": "",
+    "documents_due": "",
+    "confirm_by": "",
+    "coordinator_name": "",
+    "coordinator_email": "",
+    "reply_to": "",
+}
 
 
 def templates(kind: str, lang: str) -> tuple[Template, Template]:
@@ -77,7 +125,7 @@ def templates(kind: str, lang: str) -> tuple[Template, Template]:
 def render_parts(kind: str, lang: str, context: dict[str, Any]) -> tuple[str, str, str]:
     """(subject, text, html) of one notice."""
     text_t, html_t = templates(kind, lang)
-    values = {**words.compat(context), "lang": lang, "kind": kind}
+    values = {**_DEFAULTS, **words.compat(context), "lang": lang, "kind": kind}
     return render_block(text_t, "subject", values), text_t.render(values), html_t.render(values)
 
 
@@ -113,11 +161,14 @@ def _sender(sender_address: str, region: str) -> Address:
     return Address(display_name=name, addr_spec=addr or sender_address)
 
 
-def render_notice(tx: Tx, row: OutboxRow, *, sender_address: str) -> EmailMessage:
-    """The complete message for one outbox row (the row's context holds the facts)."""
-    del tx  # the context captured at event time is enough
+def render_notice(
+    tx: Tx | None, row: OutboxRow, *, sender_address: str, reply_to: str = ""
+) -> EmailMessage:
+    """The complete message for one outbox row (the row's context holds the facts; the
+    database only names the coordinator for rows whose context does not)."""
+    contact = _coordinator(tx, row.context)
     try:
-        return _render_notice(row, sender_address)
+        return _render_notice(row, sender_address, reply_to, contact)
     except UnicodeEncodeError:
         # A lone surrogate (a str, but not text: it cannot be written as UTF-8). Rows from
         # the database never hold one; anything else gets U+FFFD in its place.
@@ -128,7 +179,31 @@ def render_notice(tx: Tx, row: OutboxRow, *, sender_address: str) -> EmailMessag
             person_id=_scrub(row.person_id),
             message_id=_scrub(row.message_id),
         )
-        return _render_notice(clean, _scrub(sender_address))
+        return _render_notice(clean, _scrub(sender_address), _scrub(reply_to), contact)
+
+
+def _coordinator(tx: Tx | None, context: dict[str, Any]) -> dict[str, str]:
+    """The coordinator's name and address: the context's, else the region's (cached per
+    config generation), else nothing (the footer then names the role only)."""
+    found = {k: str(context.get(k) or "") for k in ("coordinator_name", "coordinator_email")}
+    if all(found.values()):
+        return found
+    items = context.get("items")
+    for item in items if isinstance(items, list) else []:  # a digest: its items know
+        inner = item.get("context") if isinstance(item, dict) else None
+        if isinstance(inner, dict) and inner.get("coordinator_email"):
+            return _coordinator(None, inner)
+    if tx is None:
+        return found
+    facts = region_facts(tx)
+    cached = facts.cache.get("render.coordinator")
+    if not isinstance(cached, dict):
+        row = tx.one("SELECT name, email FROM person WHERE id = ?", (facts.coordinator,))
+        cached = facts.cache["render.coordinator"] = {
+            "coordinator_name": str(row[0] or "") if row else "",
+            "coordinator_email": str(row[1] or "") if row else "",
+        }
+    return {k: found[k] or cached[k] for k in found}
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -144,10 +219,16 @@ def _scrub(value: Any) -> Any:
     return value
 
 
-def _render_notice(row: OutboxRow, sender_address: str) -> EmailMessage:
+def _render_notice(
+    row: OutboxRow, sender_address: str, reply_to: str, contact: dict[str, str]
+) -> EmailMessage:
     lang = row.language if row.language in LANGUAGES else "nl"
+    reply = clean_header(reply_to, 254)
     context = {
+        **_DEFAULTS,
         **words.compat(row.context),
+        **contact,
+        "reply_to": reply,
         "recipient_email": row.email,
         "recipient_id": row.person_id,
     }
@@ -161,167 +242,54 @@ def _render_notice(row: OutboxRow, sender_address: str) -> EmailMessage:
     message_id = _message_id(row.message_id, domain)
     msg = EmailMessage(policy=SMTP)
     to_name, to_addr = clean_header(context["recipient_name"], 80), clean_header(row.email, 254)
-    msg.set_raw("From", _address_header("From", sender.display_name, sender.addr_spec))
-    msg.set_raw("To", _address_header("To", to_name, to_addr))
-    msg.set_raw("Subject", _folded("Subject", subject))
-    _put(
+    msg.set_raw("From", address_header("From", sender.display_name, sender.addr_spec))
+    msg.set_raw("To", address_header("To", to_name, to_addr))
+    if reply:
+        name, addr = parseaddr(reply)
+        msg.set_raw("Reply-To", address_header("Reply-To", clean_header(name, 80), addr or reply))
+    msg.set_raw("Subject", folded("Subject", subject))
+    put(
         msg,
         "Date",
         format_datetime(created.replace(tzinfo=UTC) if created.tzinfo is None else created),
     )
-    _put(msg, "Message-ID", message_id)
+    put(msg, "Message-ID", message_id)
     root = thread_root(row, domain)
     if root and root != message_id:
-        _put(msg, "In-Reply-To", root)
-        _put(msg, "References", root)
-    _put(msg, "Auto-Submitted", "auto-generated")
-    _put(msg, "X-Regie-Notice", row.kind)
-    _put(msg, "MIME-Version", "1.0")
-    body = _multipart(
-        "alternative",
-        [_text_part("plain", text_t.render(values)), _text_part("html", html_t.render(values))],
-    )
-    invite = _invite_part(row, context, lang, sender.addr_spec, text_t, values)
-    if invite is not None:
-        body = _multipart("mixed", [body, invite])
+        put(msg, "In-Reply-To", root)
+        put(msg, "References", root)
+    put(msg, "Auto-Submitted", "auto-generated")
+    put(msg, "X-Regie-Notice", row.kind)
+    put(msg, "MIME-Version", "1.0")
+    parts = [text_part("plain", text_t.render(values)), text_part("html", html_t.render(values))]
+    invite = _invite_part(row.kind, context, row, sender.addr_spec, text_t, values)
+    body = multipart("alternative", parts if invite is None else [*parts, invite])
+    attached = _digest_invites(row, context, lang, sender.addr_spec)
+    if attached:
+        body = multipart("mixed", [body, *attached])
     for name, value in body.raw_items():
         msg.set_raw(name, value)
     msg.set_payload(body.get_payload())
-    _put(msg, "Content-Language", lang)
+    put(msg, "Content-Language", lang)
     return msg
 
 
-# -- building the message ------------------------------------------------------------------
-#
-# The message is assembled the way the email package holds a message it parsed: header
-# values already in wire form, so writing it copies them instead of parsing and folding
-# each one again (that, not Jinja, was most of the cost of a notice). What needs encoding
-# (RFC 2047 for non-ASCII, quoting of display names, folding) goes through the SMTP
-# policy's own header classes once (:func:`_folded`, :func:`_address_header`); values regie
-# makes itself (dates, Message-IDs) are checked to be short printable ASCII and stored as
-# they are; the MIME headers are parsed once and shared (:func:`_mime_header`). The bodies
-# are encoded here: 7bit or quoted-printable.
-
-_MAX_LINE = SMTP.max_line_length or 78
-_PLAIN_HEADER = re.compile(r"[ -~]*")  # printable ASCII, no CR/LF/controls
-
-
-def _put(msg: Message, name: str, value: str) -> None:
-    """Store a header in wire form; anything not plainly safe goes through the policy."""
-    if not _PLAIN_HEADER.fullmatch(value) or len(name) + 2 + len(value) > _MAX_LINE:
-        value = _folded(name, value)
-    msg.set_raw(name, value)
-
-
-def _folded(name: str, value: str) -> str:
-    """The header value in wire form: encoded, folded, CRLF between lines.
-
-    Controls must already be gone (:func:`clean_header`). Printable ASCII is folded by the
-    SMTP policy. Anything else is encoded here as a whole, in RFC 2047 encoded words that
-    carry their spaces inside, because the policy's own encoder gets two things wrong:
-    spaces next to an encoded word are lost or doubled when it folds (a subject would not
-    read back as the title), and text that looks like an encoded word
-    (``=?utf-8?q?a=0D=0ABcc:_x?=``) is decoded and written out raw, CR/LF and NUL
-    included: a header injection. Encoded as a whole, a client shows exactly the text."""
-    if value.isascii() and value.isprintable() and "=?" not in value:
-        line = SMTP.fold(name, SMTP.header_store_parse(name, value)[1])
-        return line[len(name) + 2 :].removesuffix(SMTP.linesep)
-    return _encoded_words(name, value)
-
-
-def _encoded_words(name: str, value: str) -> str:
-    return Header(value, "utf-8", _MAX_LINE, header_name=name).encode(linesep=SMTP.linesep)
-
-
-@lru_cache(maxsize=4096)
-def _address_header(name: str, display_name: str, addr_spec: str) -> str:
-    """``Name <addr>`` in wire form (cached: the same people get many notices). A name
-    that is not plain ASCII is encoded here, for the reasons in :func:`_folded` (and the
-    policy loses the address itself in a quoted name with non-ASCII in it)."""
-    address = Address(addr_spec=addr_spec)  # a bad address fails here, as it always did
-    if display_name and not (display_name.isascii() and "=?" not in display_name):
-        words = _encoded_words(name, display_name)
-        angle = f"<{address.addr_spec}>"
-        if angle.isascii() and len(angle) < _MAX_LINE:
-            last = words.rpartition(SMTP.linesep)[2]
-            width = len(last) + 1 + len(angle) + (len(name) + 2 if last == words else 0)
-            return words + (" " if width <= _MAX_LINE else SMTP.linesep + " ") + angle
-        display_name = ""  # an address that cannot go with it: the bare address
-    header = SMTP.header_factory(
-        name, Address(display_name=display_name, addr_spec=address.addr_spec)
-    )
-    line = SMTP.fold(name, header)
-    return line[len(name) + 2 :].removesuffix(SMTP.linesep)
-
-
-def _text_part(subtype: str, text: str) -> MIMEPart:
-    """A UTF-8 text part: 7bit when it is short-lined printable ASCII, else quoted-printable
-    (never 8bit: it needs no 8BITMIME and keeps NUL and other controls off the wire)."""
-    lines = text.encode("utf-8", "replace").splitlines()  # as set_content: CR, LF, CRLF
-    data = b"\n".join(lines) + b"\n"
-    if (
-        data.isascii()
-        and max(map(len, lines), default=0) <= _MAX_LINE
-        and not _CONTROL.search(data)
-    ):
-        cte, payload = "7bit", data.decode("ascii")
-    else:
-        cte, payload = "quoted-printable", binascii.b2a_qp(data, istext=True).decode("ascii")
-    part = MIMEPart(policy=SMTP)
-    part.set_raw("Content-Type", _mime_header("Content-Type", f'text/{subtype}; charset="utf-8"'))
-    part.set_raw("Content-Transfer-Encoding", _mime_header("Content-Transfer-Encoding", cte))
-    part.set_payload(payload)
-    return part
-
-
-@lru_cache(maxsize=64)
-def _mime_header(name: str, value: str) -> BaseHeader:
-    """A MIME header regie writes over and over, parsed once and shared (header objects are
-    immutable). Stored parsed, the email package reads it without parsing it again (it
-    asks for a part's Content-Type several times while writing the message)."""
-    return SMTP.header_factory(name, value)
-
-
-_CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def _multipart(subtype: str, parts: list[MIMEPart]) -> MIMEPart:
-    container = MIMEPart(policy=SMTP)
-    value = f'multipart/{subtype}; boundary="{_boundary(subtype, parts)}"'
-    container.set_raw("Content-Type", _mime_header("Content-Type", value))
-    container.set_payload(list(parts))
-    return container
-
-
-_BOUNDARY = secrets.token_hex(16)  # one per process, so the MIME header can be shared
-
-
-def _boundary(subtype: str, parts: list[MIMEPart]) -> str:
-    """A boundary that occurs in none of the parts (checked, not just likely: a notice can
-    quote the boundary of an earlier one); "=_" never occurs in quoted-printable or base64."""
-    boundary = f"=_regie_{subtype[:3]}_{_BOUNDARY}"
-    while any(boundary in _part_text(p) for p in parts):
-        boundary = f"=_regie_{subtype[:3]}_{secrets.token_hex(16)}"
-    return boundary
-
-
-def _part_text(part: Message) -> str:
-    payload = part.get_payload()
-    if isinstance(payload, list):
-        return "".join(_part_text(p) for p in payload if isinstance(p, Message))
-    return "".join(f"{k}: {v}" for k, v in part.raw_items()) + str(payload)
-
-
 def _invite_part(
-    row: OutboxRow,
+    kind: str,
     context: dict[str, Any],
-    lang: str,
+    row: OutboxRow,
     organizer: str,
     text_t: Template,
     values: dict[str, Any],
+    *,
+    attachment: str = "",
 ) -> MIMEPart | None:
-    method = NOTICE_KINDS[row.kind].invite
+    """The calendar part of a notice of ``kind``: inline (in the multipart/alternative, as
+    Outlook expects a meeting request) or, named ``attachment``, a file (digests)."""
+    method = NOTICE_KINDS[kind].invite if kind in NOTICE_KINDS else None
     if method is None or not context.get("meeting_id") or not context.get("starts_at"):
+        return None
+    if not context.get("ends_at") or not context.get("at"):
         return None
     description = (
         render_block(text_t, "description", values) if "description" in text_t.blocks else ""
@@ -333,16 +301,50 @@ def _invite_part(
         summary=summary,
         description=description,
         organizer=organizer,
+        organizer_name=clean_header(context.get("coordinator_name") or "", 80),
         attendee=row.email,
-        attendee_name=str(context["recipient_name"]),
+        attendee_name=str(context.get("recipient_name") or row.email),
     )
-    name = "uitnodiging.ics" if lang == "nl" else "invite.ics"
     part = MIMEPart(policy=SMTP)
-    ctype = f'text/calendar; charset="utf-8"; method="{method}"'
-    part.set_raw("Content-Type", _mime_header("Content-Type", ctype))
-    part.set_raw("Content-Transfer-Encoding", _mime_header("Content-Transfer-Encoding", "base64"))
-    part.set_raw(
-        "Content-Disposition", _mime_header("Content-Disposition", f'attachment; filename="{name}"')
-    )
-    part.set_payload(base64mime.body_encode(ics.build_ics(invite), _MAX_LINE - 2))
+    ctype = f"text/calendar; method={method}; charset=UTF-8"
+    if attachment:
+        ctype += f'; name="{attachment}"'
+    part.set_raw("Content-Type", mime_header("Content-Type", ctype))
+    part.set_raw("Content-Transfer-Encoding", mime_header("Content-Transfer-Encoding", "base64"))
+    if attachment:
+        disposition = f'attachment; filename="{attachment}"'
+        part.set_raw("Content-Disposition", mime_header("Content-Disposition", disposition))
+    part.set_payload(base64mime.body_encode(ics.build_ics(invite), MAX_LINE - 2))
     return part
+
+
+def _digest_invites(
+    row: OutboxRow, context: dict[str, Any], lang: str, organizer: str
+) -> list[MIMEPart]:
+    """A digest's invites: per meeting the last one its items carry (a calendar needs only
+    the newest state of a meeting: the same UID, the highest SEQUENCE)."""
+    items = context.get("items") if row.kind == "digest" else None
+    latest: dict[str, tuple[str, dict[str, Any]]] = {}
+    for item in items if isinstance(items, list) else []:
+        kind = str(item.get("kind") or "") if isinstance(item, dict) else ""
+        inner = item.get("context") if isinstance(item, dict) else None
+        invites = kind in NOTICE_KINDS and NOTICE_KINDS[kind].invite
+        if invites and isinstance(inner, dict) and inner.get("meeting_id"):
+            latest[str(inner["meeting_id"])] = (kind, inner)
+    parts: list[MIMEPart] = []
+    stem = "uitnodiging" if lang == "nl" else "invite"
+    for n, (kind, inner) in enumerate(latest.values(), 1):
+        text_t, _html_t = templates(kind, lang)
+        values = {
+            **_DEFAULTS,
+            **words.compat(inner),
+            "recipient_name": context.get("recipient_name") or row.email,
+            "coordinator_name": inner.get("coordinator_name") or context["coordinator_name"],
+            "lang": lang,
+            "kind": kind,
+        }
+        name = f"{stem}-{n}.ics" if len(latest) > 1 else f"{stem}.ics"
+        part = _invite_part(kind, values, row, organizer, text_t, values, attachment=name)
+        if part is not None:
+            parts.append(part)
+    return parts

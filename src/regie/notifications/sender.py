@@ -47,7 +47,7 @@ from regie.notifications.smtp_client import Client, ConfigProblem, Connection, u
 from regie.notifications.smtp_settings import MailConfigError, SmtpSettings
 from regie.notifications.types import OutboxRow
 
-Renderer = Callable[..., EmailMessage]  # render_notice(tx, row, *, sender_address=...)
+Renderer = Callable[..., EmailMessage]  # render_notice(tx, row, *, sender_address, reply_to)
 EXIT_UNREACHABLE = 75  # sysexits EX_TEMPFAIL: nothing lost, try again later
 
 
@@ -222,10 +222,21 @@ class Sender:
             await asyncio.shield(asyncio.to_thread(outbox.finish, self.db, [stop], now=self.now()))
             raise
 
+    @property
+    def _render_args(self) -> dict[str, str]:
+        """What the renderer gets besides the row: the From address and, when the mail
+        settings name one, the Reply-To address (only then: a renderer that knows no
+        Reply-To keeps working)."""
+        args = {"sender_address": self.settings.from_address}
+        reply_to = getattr(self.settings, "reply_to", None)
+        if reply_to:
+            args["reply_to"] = str(reply_to)
+        return args
+
     def _render(self, row: OutboxRow) -> EmailMessage | Outcome:
         try:
             with self.db.transaction(write=False) as session:
-                msg = self.render(Tx(session), row, sender_address=self.settings.from_address)
+                msg = self.render(Tx(session), row, **self._render_args)
         except Exception as exc:  # a template or data bug: this row fails, not the run
             return Outcome(row.id, "failed", f"could not render: {exc!r}"[:500])
         _fix_headers(msg, row)

@@ -6,6 +6,10 @@ Read from the region setting ``mail`` (JSON, stored by ``regie init`` from the c
 ``REGIE_SMTP_PASSWORD``; it is never part of ``repr`` or :meth:`SmtpSettings.describe`.
 Without any of these the sender talks to the local sink on 127.0.0.1:8025.
 
+The sender is ``[mail] from_address``, else ``regie@`` the domain of the coordinator's
+address (no one's personal mailbox); replies go to ``[mail] reply_to``, else to the
+coordinator (:func:`load_settings`).
+
 Host and port are checked when the settings are made (:class:`MailConfigError`, exit 2),
 so a typo stops ``regie send`` before it claims anything. With a user, the login only
 goes over TLS: ``starttls`` left unset then means *required*; a login without TLS needs
@@ -46,6 +50,7 @@ class SmtpSettings:
     password: str | None = field(default=None, repr=False)
     allow_plaintext_auth: bool = False  # log in even where no TLS is in place
     from_address: str = DEFAULT_FROM
+    reply_to: str | None = None  # the Reply-To header; None: none
     message_id_domain: str = ""  # default: the domain of from_address
     ca_file: str | None = None  # extra CA bundle to trust (e.g. a private relay)
     connections: int = 2
@@ -100,7 +105,7 @@ class SmtpSettings:
 
 
 _INT_KEYS = ("port", "connections", "lease_seconds", "max_attempts", "digest_hour")
-_STR_KEYS = ("host", "user", "message_id_domain", "ca_file")
+_STR_KEYS = ("host", "user", "message_id_domain", "ca_file", "reply_to")
 
 
 def settings_from_mapping(mail: Mapping[str, Any], env: Mapping[str, str]) -> SmtpSettings:
@@ -157,21 +162,38 @@ def _env_values(env: Mapping[str, str]) -> dict[str, Any]:
 
 
 def load_settings(tx: Tx, env: Mapping[str, str] | None = None) -> SmtpSettings:
-    """The mail settings of the region in this database, with env overrides."""
+    """The mail settings of the region in this database, with env overrides; sender and
+    Reply-To default from the coordinator's address (:func:`with_coordinator`)."""
     raw = tx.scalar("SELECT value FROM region_setting WHERE key = ?", ("mail",))
     mail = json.loads(raw) if raw else {}
     if not isinstance(mail, dict):
         mail = {}
-    if not (mail.get("from_address") or mail.get("from") or mail.get("sender")):
-        raw_id = tx.scalar("SELECT value FROM region_setting WHERE key = ?", ("coordinator",))
-        coordinator = (
-            tx.scalar("SELECT email FROM person WHERE id = ?", (json.loads(raw_id),))
-            if raw_id
-            else None
-        )
-        if coordinator:
-            mail = {**mail, "from_address": coordinator}
-    return settings_from_mapping(mail, os.environ if env is None else env)
+    raw_id = tx.scalar("SELECT value FROM region_setting WHERE key = ?", ("coordinator",))
+    coordinator = (
+        tx.scalar("SELECT email FROM person WHERE id = ?", (json.loads(raw_id),))
+        if raw_id
+        else None
+    )
+    return settings_from_mapping(
+        with_coordinator(mail, coordinator), os.environ if env is None else env
+    )
+
+
+SENDER_MAILBOX = "regie"  # the local part of the default sender: regie@<coordinator's domain>
+
+
+def with_coordinator(mail: Mapping[str, Any], coordinator: str | None) -> dict[str, Any]:
+    """``[mail]`` with the defaults that come from the coordinator's address filled in: the
+    sender ``regie@<its domain>`` (not their personal mailbox) and Reply-To the
+    coordinator. Configured values are used as they are."""
+    out = dict(mail)
+    if not coordinator or "@" not in coordinator:
+        return out
+    if not (out.get("from_address") or out.get("from") or out.get("sender")):
+        out["from_address"] = f"{SENDER_MAILBOX}@{coordinator.rpartition('@')[2]}"
+    if not out.get("reply_to"):
+        out["reply_to"] = coordinator
+    return out
 
 
 def with_overrides(settings: SmtpSettings, **changes: Any) -> SmtpSettings:

@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 KIND_NAMES: Final[dict[str, dict[str, str]]] = {
     "nl": {
         "submitted": "ingediend",
+        "submitted_receipt": "ontvangstbevestiging",
+        "placed_lead": "geagendeerd, stukken aanleveren",
         "route_set": "route vastgesteld",
         "route_proposed": "route voorgesteld",
         "placed": "geagendeerd",
@@ -68,6 +70,8 @@ KIND_NAMES: Final[dict[str, dict[str, str]]] = {
     },
     "en": {
         "submitted": "submitted",
+        "submitted_receipt": "receipt",
+        "placed_lead": "placed on an agenda, documents due",
         "route_set": "route set",
         "route_proposed": "route proposed",
         "placed": "placed on an agenda",
