@@ -53,3 +53,20 @@ def test_the_suite_itself_runs_with_sigint_ignored(tmp_path: Path) -> None:
                        timeout=120, check=False)  # fmt: skip
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     assert "passed" in r.stdout
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> None:
+    """`regie demo | head -1`: the pipe is closed before regie writes; it stops with exit
+    code 0 and says nothing (it used to report an internal error)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [str(REGIE), "demo", "--keep", str(tmp_path / "demo")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # the reader is gone before the first line
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert err == b""

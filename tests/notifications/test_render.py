@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+from dataclasses import replace
 from datetime import datetime
 from email.message import EmailMessage
 from importlib.resources import files
@@ -294,6 +295,20 @@ def test_very_long_subject_is_folded_and_shortened() -> None:
     assert msg["Subject"].endswith("…")
 
 
+def test_an_ascii_subject_whose_first_word_does_not_fit_starts_on_its_own_line() -> None:
+    """The policy would start it on a continuation line ("Subject:" CRLF SP …): the
+    subject then read back with a leading space, and the cut left a bare LF."""
+    title = "Dashboard Monitor Jeugd & Onderwijs 2026"
+    row = make_row("submitted_receipt", title=title)
+    rendered = render_notice(None, row, sender_address=SENDER)  # type: ignore[arg-type]
+    raw = rendered.as_bytes()  # with the SMTP policy, as aiosmtplib writes it
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert b"\n" not in head.replace(b"\r\n", b"")  # no bare LF or CR anywhere
+    line = next(x for x in head.split(b"\r\n") if x.startswith(b"Subject:"))
+    assert line.startswith(b"Subject: Ontvangstbevestiging: P-2026-001")
+    assert parse(rendered)["Subject"] == f"Ontvangstbevestiging: P-2026-001 {title}"
+
+
 def test_recipient_name_with_line_breaks_cannot_inject() -> None:
     row = make_row("submitted", recipient_name="Jan\r\nBcc: x@y.org")
     msg = parse(render_notice(None, row, sender_address=SENDER))  # type: ignore[arg-type]
@@ -317,6 +332,23 @@ def test_sender_with_display_name() -> None:
     )
     assert msg["From"].addresses[0].display_name == "Netwerk FoodValley"
     assert msg["In-Reply-To"] == "<regie-proposal-P-2026-001@foodvalley.example.org>"
+
+
+def test_thread_roots_name_the_installation() -> None:
+    """Two databases mailing from one domain: their P-2026-001 threads stay apart; the
+    mails of one database about one proposal share a root."""
+
+    def root(message_id: str, kind: str = "submitted") -> str:
+        row = replace(make_row(kind), message_id=message_id)
+        msg = parse(render_notice(None, row, sender_address=SENDER))  # type: ignore[arg-type]
+        return str(msg["In-Reply-To"] or msg["References"])
+
+    first = root("regie-outbox-1.k3x9.a1b2c3")
+    assert first == "<regie-proposal-P-2026-001.a1b2c3@foodvalley.example.org>"
+    assert root("<regie-outbox-7.9f01.a1b2c3@foodvalley.example.org>", "decision_final") == first
+    assert root("regie-outbox-1.k3x9.ffee00") != first
+    meeting = root("regie-outbox-2.q1.a1b2c3", "agenda")
+    assert meeting == "<regie-meeting-ao-2026-10-13.a1b2c3@foodvalley.example.org>"
 
 
 # -- calendar invites -----------------------------------------------------------------------

@@ -11,7 +11,7 @@ import importlib
 
 import click
 
-from regie.cli.errors import RegieGroup
+from regie.cli.errors import RegieGroup, flush_output
 
 # name -> (module in this package, the command's one-line help as `--help` lists it)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -30,7 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "meetings": ("read", "List meetings (upcoming by default)."),
     "people": ("read", "The people of the region (ids to use with..."),
     "audit": ("read", "The audit trail: a proposal's timeline,..."),
-    "demo": ("read", "Route three proposals through the whole..."),
+    "demo": ("read", "Route five proposals through the whole..."),
     "agenda": ("agenda", "A meeting's agenda: `regie agenda MEETING`..."),
     "publish": ("agenda", "Publish MEETING's agenda: every member..."),
     "news": ("agenda", "After a MEETING of the top body (OOGO):..."),
@@ -89,4 +89,7 @@ def cli(ctx: click.Context, db: str | None, lang: str | None) -> None:
 
 
 def main() -> None:
-    cli(prog_name="regie")
+    try:
+        cli(prog_name="regie")
+    finally:
+        flush_output()

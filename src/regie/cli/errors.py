@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -116,22 +117,42 @@ class RegieGroup(click.Group):
             raise
         except KeyboardInterrupt:
             raise click.Abort() from None
-        except UnicodeEncodeError as exc:  # a value from the environment or a file
-            if "surrogates" not in str(exc):
-                raise _internal(exc) from None
-            raise RegieClickError(
-                "a value regie was given (an environment variable or a file name) is not "
-                "valid UTF-8 text; set it again with a UTF-8 terminal (e.g. LANG=C.UTF-8)",
-                UsageError.exit_code,
-            ) from None
-        except OverflowError:  # an integer argument beyond what the database stores
-            raise RegieClickError("a number is too large; check the arguments", 2) from None
-        except ValueError as exc:
-            if "null byte" not in str(exc):
-                raise _internal(exc) from None
-            raise RegieClickError("an argument contains a NUL character; remove it", 2) from None
-        except Exception as exc:  # a bug: say so in one line, details on request
-            raise _internal(exc) from None
+        except BrokenPipeError:  # the reader went away (`regie … | head`): stop quietly
+            reader_gone()
+            raise click.exceptions.Exit(0) from None
+        except Exception as exc:
+            raise _unexpected(exc) from None
+
+
+def _unexpected(exc: Exception) -> RegieClickError:
+    """Bad input that reached Python's own checks, else a bug (said in one line)."""
+    if isinstance(exc, UnicodeEncodeError) and "surrogates" in str(exc):
+        return RegieClickError(  # a value from the environment or a file
+            "a value regie was given (an environment variable or a file name) is not "
+            "valid UTF-8 text; set it again with a UTF-8 terminal (e.g. LANG=C.UTF-8)",
+            UsageError.exit_code,
+        )
+    if isinstance(exc, OverflowError):  # an integer beyond what the database stores
+        return RegieClickError("a number is too large; check the arguments", 2)
+    if isinstance(exc, ValueError) and "null byte" in str(exc):
+        return RegieClickError("an argument contains a NUL character; remove it", 2)
+    return _internal(exc)
+
+
+def reader_gone() -> None:
+    """Whoever read our output closed the pipe: whatever is still buffered goes nowhere
+    (as the Python documentation advises for SIGPIPE), so the exit is quiet."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def flush_output() -> None:
+    """Flush stdout before exiting; a reader that went away is not an error."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        reader_gone()
 
 
 def _internal(exc: Exception) -> RegieClickError:

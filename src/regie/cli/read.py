@@ -393,7 +393,7 @@ def audit_anchor(env: Env, as_json: bool) -> None:
     help="Keep the demo database and mails in this folder.",
 )
 def demo(keep: str | None) -> None:
-    """Route three proposals through the whole structure on a temporary database."""
+    """Route five proposals through the whole structure on a temporary database."""
     from regie.demo import run_demo
 
     run_demo(keep=keep)

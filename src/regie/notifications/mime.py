@@ -45,9 +45,25 @@ def folded(name: str, value: str) -> str:
     (``=?utf-8?q?a=0D=0ABcc:_x?=``) is decoded and written out raw, CR/LF and NUL
     included: a header injection. Encoded as a whole, a client shows exactly the text."""
     if value.isascii() and value.isprintable() and "=?" not in value:
-        line = SMTP.fold(name, SMTP.header_store_parse(name, value)[1])
-        return line[len(name) + 2 :].removesuffix(SMTP.linesep)
+        return _fold_ascii(name, value)
     return _encoded_words(name, value)
+
+
+def _fold_ascii(name: str, value: str) -> str:
+    """Printable ASCII folded at spaces so that every line, the first with ``Name: ``,
+    fits in 78 characters (a single longer word keeps its line). Folded here because the
+    SMTP policy starts a value on a continuation line when its first words do not fit
+    (``Subject:`` CRLF SP ``Ontvangstbevestiging: …``), which readers show with a leading
+    space; and a message whose lines all fit is written as it is, not folded again."""
+    lines: list[str] = []
+    line = f"{name}:"
+    for word in value.split(" "):
+        if len(line) + 1 + len(word) > MAX_LINE and line.strip() and line != f"{name}:":
+            lines.append(line)
+            line = ""
+        line += " " + word
+    lines.append(line)
+    return SMTP.linesep.join(lines)[len(name) + 2 :]
 
 
 def _encoded_words(name: str, value: str) -> str:

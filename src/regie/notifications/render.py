@@ -140,12 +140,19 @@ def _domain(address: str) -> str:
     return domain or "regie.localhost"
 
 
+_OUR_ID = re.compile(r"<?regie-outbox-\d+\.[0-9a-z]+\.([0-9a-z]+)(@[^>]*)?>?")
+
+
 def thread_root(row: OutboxRow, domain: str) -> str | None:
-    """The stable id all mails about one proposal (or one meeting) refer to."""
+    """The stable id all mails about one proposal (or one meeting) refer to. It names the
+    database's installation (taken from the row's Message-ID), so two regions mailing
+    from one domain never thread their P-2026-001s together."""
+    found = _OUR_ID.fullmatch(row.message_id)
+    suffix = f".{found.group(1)}" if found else ""
     if row.proposal_id:
-        return f"<regie-proposal-{row.proposal_id}@{domain}>"
+        return f"<regie-proposal-{row.proposal_id}{suffix}@{domain}>"
     if row.meeting_id:
-        return f"<regie-meeting-{row.meeting_id}@{domain}>"
+        return f"<regie-meeting-{row.meeting_id}{suffix}@{domain}>"
     return None
 
 
