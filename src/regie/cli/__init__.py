@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("admin", "Check the database: storage, audit chain..."),
     "db": ("admin", "Database maintenance: backups."),
     "parties": ("parties", "Correct the concerned parties of an open..."),
+    "serve": ("serve", "Run the web service (links in mails, the..."),
 }
 
 
