@@ -301,7 +301,9 @@ def test_the_chair_is_asked_what_by_when_and_whom_to_tell(demo: Demo) -> None:
     for mail in asked:
         body = mail.plain.partition("\n-- \n")[0]
         assert f"uiterlijk {_day(mail.context['confirm_by'], 'nl')}" in body
-        assert f"netwerkregisseur, {COORDINATOR.name}" in body
+        # the way to act is the mail's own link (the coordinator is told of a correction)
+        [row_id] = re.findall(r"https?://\S+/l/(\d+)\.[A-Za-z0-9_-]{22}\b", body)
+        assert int(row_id) == mail.outbox_id
     for mail in demo.mails:
         assert "regie confirm" not in mail.all and "--as" not in mail.all, mail.kind
 
@@ -311,3 +313,24 @@ def test_the_kept_folder_holds_the_database_and_the_mails(demo: Demo) -> None:
     assert first.path.parent.name == "mail" and (first.path.parents[1] / "demo.db").is_file()
     assert "open the .eml files in a mail program" in demo.output
     assert first.msg["Date"].datetime.year >= 2026  # the demo's clock, sent the next morning
+
+
+def test_the_demo_ends_by_confirming_a_decision_through_its_link(demo: Demo) -> None:
+    """The chair opens the link of the decision mail and clicks Confirm, over HTTP."""
+    chair = REGION.body("oogo").chair
+    got = re.findall(r"(P-\d{4}-\d{3})  (\S+) clicks Confirm: POST /l/(\d+)\.… -> 200 "
+                     r"'Besluit bevestigd'; now decided$", demo.output, re.M)  # fmt: skip
+    [(pid, who, row_id)] = got
+    assert who == chair and f"{chair} opens the link: GET /l/{row_id}.… -> 200" in demo.output
+    assert "still awaiting_confirmation" in demo.output  # the GET changed nothing
+    [mail] = [m for m in demo.of("decision_recorded", pid) if m.outbox_id == int(row_id)]
+    assert mail.person == chair and f"/l/{row_id}." in mail.plain
+    assert demo.proposal(pid)["state"] == "decided"
+    assert demo.db.execute(
+        "SELECT actor FROM audit_event WHERE action = 'confirmed' AND proposal_id = ?", (pid,)
+    ).fetchall() == [(chair,)]
+    assert demo.db.execute("SELECT row_id, person_id, outcome FROM link_use").fetchall() == [
+        (int(row_id), chair, "confirmed")
+    ]
+    # the confirmation's notices went out with the rest of the mail the next morning
+    assert demo.of("decision_final", pid)

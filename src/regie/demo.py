@@ -21,6 +21,7 @@ from regie import private_files
 from regie.clock import AMSTERDAM, FixedClock, to_local
 from regie.demo_stories import START, Demo, Story
 from regie.engine import audit, queries
+from regie.engine.keys import Key
 from regie.engine.setup import init_database
 from regie.engine.storage import Database
 from regie.errors import UsageError
@@ -85,13 +86,109 @@ def run_demo(
             demo = Demo(db, region, echo)
             stories = [demo.adoption(), demo.information(), demo.advice()]
             interleave(demo, [*stories, demo.led_by_others(), demo.withdrawal()])
-            ok = _finish(demo, echo)
+            confirmed = confirm_over_http(demo, echo)
+            ok = _finish(demo, echo) and confirmed
             next_morning = to_local(demo.clock.now()).date() + timedelta(days=1)
             demo.clock.set(datetime.combine(next_morning, time(8, 0), tzinfo=AMSTERDAM))
             _send_mail(demo, work / "mail", echo, kept=keep is not None)
             return ok
         finally:
             db.dispose()
+
+
+def confirm_over_http(demo: Demo, echo: Callable[[str], None]) -> bool:
+    """The chair confirms the decision that awaits them through the link in their mail:
+    the web app (what `regie serve` runs) on a free local port, a GET of the link's page,
+    then a POST of its form with the CSRF cookie and field, as a browser sends them."""
+    import re
+
+    import httpx
+
+    from regie.web import csrf, links
+    from regie.web.serve import secret_of
+
+    pid = demo.awaiting
+    assert pid is not None, "a story leaves one decision for its chair to confirm"
+    demo.clock.set(demo.clock.now() + timedelta(hours=1))  # that evening, after the meeting
+    key = secret_of(demo.db)
+    row_id, chair = _decision_mail(demo, pid)
+    with _web_app(demo, key) as base_url:
+        url = links.url_for(base_url, key, row_id)
+        echo(f"\nThe chair confirms through the link in the decision mail, over HTTP ({base_url}):")
+        shown = f"/l/{row_id}.…"
+        try:
+            with httpx.Client(timeout=10, follow_redirects=True) as client:
+                page = client.get(url)
+                demo.say(pid, f"{chair} opens the link: GET {shown} -> {page.status_code}, "
+                              f"the page; still {_state(demo, pid)}")  # fmt: skip
+                field = re.search(rf'name="{csrf.FIELD}" value="([^"]+)"', page.text)
+                form = {csrf.FIELD: field.group(1) if field else "", "action": "confirm"}
+                done = client.post(url, data=form)
+        except httpx.HTTPError as exc:
+            echo(f"  the web app did not answer: {exc}")
+            return False
+    state = _state(demo, pid)
+    demo.say(pid, f"{chair} clicks Confirm: POST {shown} -> {done.status_code} "
+                  f"'{_heading(done.text)}'; now {state}")  # fmt: skip
+    return page.status_code == 200 and done.status_code == 200 and state == "decided"
+
+
+def _decision_mail(demo: Demo, pid: str) -> tuple[int, str]:
+    """The outbox row of the chair's latest decision mail about ``pid``, and the chair."""
+    from regie.engine.storage import Tx
+
+    with demo.db.transaction(write=False) as session:
+        row = Tx(session).one(
+            "SELECT id, person_id FROM outbox WHERE kind = 'decision_recorded' "
+            "AND proposal_id = ? ORDER BY id DESC",
+            (pid,),
+        )
+    assert row is not None, f"{pid}: no decision_recorded notice in the outbox"
+    return int(row[0]), str(row[1])
+
+
+def _state(demo: Demo, pid: str) -> str:
+    from regie.engine.storage import Tx
+
+    with demo.db.transaction(write=False) as session:
+        return str(Tx(session).scalar("SELECT state FROM proposal WHERE id = ?", (pid,)))
+
+
+def _heading(page: str) -> str:
+    import html
+    import re
+
+    found = re.search(r"<h1[^>]*>(.*?)</h1>", page, re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", found.group(1))).split()) if found else ""
+
+
+@contextmanager
+def _web_app(demo: Demo, key: Key) -> Iterator[str]:
+    """The web app on a free loopback port (uvicorn in a thread, the demo's clock); yields
+    its base URL."""
+    import threading
+
+    import uvicorn
+
+    from regie.notifications.sink import free_port
+    from regie.web.app import create_app
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(demo.db, demo.clock, key), host="127.0.0.1", port=port,
+                       log_level="warning", access_log=False, lifespan="off")
+    )  # fmt: skip
+    thread = threading.Thread(target=server.run, name="regie-demo-web", daemon=True)
+    thread.start()
+    try:
+        for _ in range(200):
+            if server.started or not thread.is_alive():
+                break
+            threading.Event().wait(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def _finish(demo: Demo, echo: Callable[[str], None]) -> bool:

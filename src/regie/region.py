@@ -52,6 +52,7 @@ from regie.region_types import (
     TimeZoneName,
     TomlDate,
     TomlTime,
+    WebTable,
     WorkingDays,
 )
 from regie.region_validate import region_problems, translate_validation_error
@@ -205,6 +206,7 @@ class Region(_Model):
     focus_points: list[FocusPoint] = Field(default_factory=list)
     mail: MailSettings = Field(default_factory=MailSettings)
     notifications: NotificationRules = Field(default_factory=NotificationRules)
+    web: WebTable = Field(default_factory=WebTable)
     structure: StructureSpec = Field(default_factory=StructureSpec)
     workflows: dict[str, Workflow] = Field(default_factory=dict)  # per purpose, resolved
     own_workflows: frozenset[str] = frozenset()  # purposes the region defines itself
@@ -264,6 +266,7 @@ class _RegionFile(_Model):
     focus_points: list[FocusPoint] = Field(default_factory=list)
     mail: MailSettings = Field(default_factory=MailSettings)
     notifications: NotificationRules = Field(default_factory=NotificationRules)
+    web: WebTable = Field(default_factory=WebTable)
     structure: StructureSpec = Field(default_factory=StructureSpec)
     workflows: WorkflowsSpec = Field(default_factory=WorkflowsSpec)
 
@@ -325,6 +328,7 @@ def parse_region(text: str, source: str) -> Region:
         focus_points=parsed.focus_points,
         mail=parsed.mail,
         notifications=parsed.notifications,
+        web=parsed.web,
         structure=parsed.structure,
         workflows=workflows,
         own_workflows=frozenset(own),

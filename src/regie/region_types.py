@@ -6,12 +6,15 @@ from __future__ import annotations
 import datetime
 import re
 from typing import Annotated
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
 DEFAULT_TIMEZONE = "Europe/Amsterdam"
 MAX_DEADLINE_WORKING_DAYS = 30
+DEFAULT_LINK_DAYS = 14  # how long a link in a mail works (regie.web.links says the same)
+MAX_LINK_DAYS = 90
 ARTICLES = ("de", "het")  # Dutch definite articles of a body's name ("het OOGO")
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
@@ -128,3 +131,58 @@ TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
 WorkingDays = Annotated[int, AfterValidator(_check_deadline)]
 Minutes = Annotated[int, AfterValidator(_check_duration)]
 Article = Annotated[str, AfterValidator(_check_article)]
+
+
+# --- the [web] table ----------------------------------------------------------------------
+
+
+def _check_base_url(value: str) -> str:
+    """An http(s) address without query, fragment or login; stored without a final '/'."""
+    text = value.strip()
+    problem = "" if text == value and " " not in text else "it contains spaces"
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    except ValueError:
+        parts, problem = None, problem or "it cannot be read as a web address"
+    if parts is not None and not problem:
+        if parts.scheme not in ("http", "https"):
+            problem = "it does not start with http:// or https://"
+        elif not parts.hostname:
+            problem = "it names no host"
+        elif parts.username is not None or parts.password is not None:
+            problem = "it holds a user name or password"
+        elif parts.query or parts.fragment or "?" in text or "#" in text:
+            problem = "it has a query (?) or fragment (#)"
+    if problem:
+        raise ValueError(
+            f"{value!r} is not a base URL for links ({problem}); write the public address "
+            "where 'regie serve' is reached, e.g. \"https://regie.foodvalley.example.org\""
+        )
+    return text.rstrip("/")
+
+
+def _check_optional_base_url(value: str | None) -> str | None:
+    return None if value is None else _check_base_url(value)
+
+
+def _check_link_days(value: int) -> int:
+    if not 1 <= value <= MAX_LINK_DAYS:
+        raise ValueError(
+            f"{value} is out of range; links in mails work 1 to {MAX_LINK_DAYS} days, "
+            f"e.g. {DEFAULT_LINK_DAYS}"
+        )
+    return value
+
+
+class WebTable(BaseModel):
+    """The ``[web]`` table: where ``regie serve`` is reached and how long links work."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: Annotated[str | None, AfterValidator(_check_optional_base_url)] = None
+    link_days: Annotated[int, AfterValidator(_check_link_days)] = DEFAULT_LINK_DAYS
+
+    def as_setting(self) -> dict[str, object]:
+        """The ``web`` region setting (read by :mod:`regie.web.settings`)."""
+        return {"base_url": self.base_url, "link_days": self.link_days}

@@ -117,6 +117,8 @@ def _story(world: Any) -> dict[str, str]:
     world.call(
         decisions.decide, proposal_id=pid, outcome="adopted", text="Definitief.", override="mail"
     )
+    world.call(decisions.request_correction, proposal_id=pid, actor=chair, version=3,
+               comment="Ede ontbreekt.")  # fmt: skip
     world.call(decisions.confirm, proposal_id=pid, actor=chair, version=3)
     world.call(
         decisions.decide,
@@ -190,7 +192,12 @@ def story(world: Any) -> dict[str, Any]:
 
 def test_every_kind_every_purpose_and_outcome_is_rendered(story: dict[str, Any]) -> None:
     mails: list[Mail] = story["mails"]
-    assert story["kinds"] >= set(NOTICE_KINDS) - {"digest", "route_proposed", "route_set"}
+    assert story["kinds"] >= set(NOTICE_KINDS) - {
+        "digest",
+        "route_proposed",
+        "route_set",
+        "sign_in",
+    }
     seen = {(m.kind, m.row.context.get("purpose"), m.lang) for m in mails}
     for purpose in OUTCOMES:
         for lang in ("nl", "en"):

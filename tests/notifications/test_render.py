@@ -82,6 +82,7 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "advice": {"outcome": "positive", "text": "Positief, met aandacht voor <de kosten>."},
     "noted": {"outcome": "noted", "text": "", "stage": "chairs"},
     "decision_retracted": {"version": 1, "to": "oogo", "reason": "aanwezigheid Ede klopte niet"},
+    "correction_requested": {"version": 1, "text": "Vastgesteld.", "comment": "Ede <ontbreekt>"},
     "oogo_news": {
         "decisions": [
             {
@@ -95,6 +96,7 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     },
 }
 PAYLOADS["digest"] = {}
+PAYLOADS["sign_in"] = {}
 DIGEST_ITEMS = [
     {"kind": "placed", "proposal_id": "P-2026-001", "meeting_id": "ao-2026-10-13",
      "context": {"title": "Dashboard <b>", "body_name": "AO", "starts_at": BASE["starts_at"]}},
@@ -190,6 +192,8 @@ def test_render_every_kind(kind: str, lang: str) -> None:
         assert msg["Subject"] == subject[lang]
         assert "P-2026-001 Dashboard <b>" in plain and "Dashboard &lt;b&gt;" in html
         assert "oogo-2026-10-20" in plain
+    elif kind == "sign_in":  # about no proposal or meeting: no thread
+        assert msg["Subject"].startswith({"nl": "Uw inloglink", "en": "Your sign-in link"}[lang])
     elif kind not in MEETING_KINDS:
         receipt = {"nl": "Ontvangstbevestiging: ", "en": "Receipt: "}
         head = receipt[lang] if kind == "submitted_receipt" else ""

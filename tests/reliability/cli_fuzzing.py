@@ -13,8 +13,9 @@ from regie.cli import cli
 from reliability import driver as d
 from reliability.fuzzing import nasty_text
 
-# long-running or networked: the demo, the mail sink server, the sender (SMTP, --watch)
-SKIP = {("demo",), ("mail-sink",), ("send",)}
+# long-running or networked: the demo, the mail sink server, the sender (SMTP, --watch),
+# the web service (tests/web and tests/browser run it)
+SKIP = {("demo",), ("mail-sink",), ("send",), ("serve",)}
 
 
 def commands(

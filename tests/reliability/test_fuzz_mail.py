@@ -162,7 +162,7 @@ def check(kind: str, lang: str, v: dict[str, str]) -> None:
     assert to[0].display_name.replace(" ", "") == clipped(v["person"], 80).replace(" ", "")
     subject = parsed["Subject"]
     assert subject == sanitised(subject) and len(subject) <= SUBJECT_MAX
-    if kind not in MEETING_KINDS and kind != "digest":
+    if kind not in MEETING_KINDS and kind not in ("digest", "sign_in"):
         receipt = {"nl": "Ontvangstbevestiging: ", "en": "Receipt: "}
         head = receipt[lang] if kind == "submitted_receipt" else ""
         prefix = sanitised(f"{head}{PROPOSAL} {v['title']}{MARK}")
@@ -174,7 +174,7 @@ def check(kind: str, lang: str, v: dict[str, str]) -> None:
     assert plain is not None and html is not None
     plain_text, html_text = plain.get_content(), html.get_content()
     assert isinstance(plain_text, str) and isinstance(html_text, str)
-    if kind not in ("meeting_changed", "meeting_cancelled"):  # these do not name proposals
+    if kind not in ("meeting_changed", "meeting_cancelled", "sign_in"):  # these name none
         assert MARK not in html_text and "&lt;fz&gt;" in html_text
         assert MARK in plain_text
     has_invite = any(p.get_content_type() == "text/calendar" for p in parsed.walk())

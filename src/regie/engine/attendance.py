@@ -42,6 +42,7 @@ from regie.engine.storage import AnySession
 from regie.errors import NotAllowed, NotFound, UsageError
 
 STATUSES = ("present", "absent", "substitute", "expected")
+ANNOUNCED = ("expected", "absent")  # with substitute_for: a stand-in announced, withdrawn
 _OFF_AGENDA = ("deferred", "withdrawn")  # placements that left the meeting before it
 
 
@@ -64,9 +65,11 @@ def _person_party(ch: Change, person: str) -> str:
     return str(party)
 
 
-def _may_record_for(ch: Change, body_id: str, person: str) -> None:
+def _may_record_for(ch: Change, body_id: str, person: str, stand_in_for: str | None) -> None:
     if ch.is_coordinator or ch.actor.id == person or repo.body_chair(ch.tx, body_id) == ch.actor.id:
         return
+    if stand_in_for is not None and ch.actor.id == stand_in_for:
+        return  # announcing (or withdrawing) one's own stand-in; checked by the caller
     raise NotAllowed(
         ch.actor.id,
         f"record attendance of {person}",
@@ -152,19 +155,39 @@ def record_attendance(
 ) -> AttendanceResult:
     """Present, absent, expected, or present as substitute for an absent representative.
     A present person without a mandate for any party the meeting's items concern is
-    recorded, with a warning in the result."""
+    recorded, with a warning in the result.
+
+    ``expected`` with ``substitute_for`` is a stand-in announced ahead (by them, the chair,
+    the coordinator or the absent person); ``absent`` with it withdraws that announcement.
+    Neither covers a party: on the day the stand-in attends as ``substitute``."""
     ch = begin(session, clock, actor)
+    result = _attend(ch, meeting_id, person, status, substitute_for)
+    ch.commit()
+    return result
+
+
+def _attend(
+    ch: Change, meeting_id: str, person: str, status: str, substitute_for: str | None
+) -> AttendanceResult:
     if status not in STATUSES:
         raise UsageError(f"attendance status '{status}' is unknown; use one of {STATUSES}")
     meeting = repo.load_meeting(ch.tx, meeting_id)
-    _may_record_for(ch, meeting.body_id, person)
+    announced = substitute_for is not None and status in ANNOUNCED
+    _may_record_for(ch, meeting.body_id, person, substitute_for if announced else None)
     _scheduled(meeting)
     _check_time(ch, meeting, status)
     party = _person_party(ch, person)
-    if status == "substitute":
+    if announced and ch.actor.id == substitute_for:
+        _own_stand_in(ch, meeting_id, person, str(substitute_for))
+    if status == "substitute" or (announced and status == "expected"):
         party = _check_substitute(ch, meeting.body_id, person, substitute_for)
+    elif announced:
+        party = _person_party(ch, str(substitute_for))  # withdrawn: registered or not
     elif substitute_for:
-        raise UsageError("--substitute-for goes only with status 'substitute'")
+        raise UsageError(
+            "--substitute-for goes with status 'substitute' (or 'expected'/'absent' to "
+            "announce or withdraw a stand-in)"
+        )
     elif not repo.is_member(ch.tx, meeting.body_id, person) and not is_registered_substitute(
         ch.tx, person, party, meeting.body_id
     ):
@@ -206,9 +229,23 @@ def record_attendance(
             "meeting_day": meeting_day(meeting).isoformat(),  # what "present" was checked on
         },
     )
-    ch.commit()
     unmandated = tuple(concerned) if warning else ()
     return AttendanceResult(meeting_id, person, party, status, ev.id, warning, unmandated)
+
+
+def _own_stand_in(ch: Change, meeting_id: str, person: str, absent: str) -> None:
+    """The absent person may announce a stand-in, not overwrite what others recorded."""
+    row = ch.tx.one(
+        "SELECT substitute_for FROM attendance WHERE meeting_id = ? AND person_id = ?",
+        (meeting_id, person),
+    )
+    if row is not None and row[0] != absent and not ch.is_coordinator:
+        raise NotAllowed(
+            ch.actor.id,
+            f"announce {person} as stand-in at {meeting_id}",
+            f"the attendance of {person} there was already recorded otherwise; ask them, the "
+            "chair or the coordinator",
+        )
 
 
 def _check_substitute(ch: Change, body_id: str, person: str, substitute_for: str | None) -> str:
@@ -237,11 +274,19 @@ def record_prior_position(
     """A party that cannot attend says beforehand whether it can agree with an item
     (rule 1): ``stance`` agree, disagree or abstain, ``position`` an optional text."""
     ch = begin(session, clock, actor)
+    result = _prior_position(ch, meeting_id, proposal_id, person, stance, position)
+    ch.commit()
+    return result
+
+
+def _prior_position(
+    ch: Change, meeting_id: str, proposal_id: str, person: str, stance: str, position: str
+) -> AttendanceResult:
     if stance not in STANCES:
         raise UsageError(f"a prior position needs a stance: {', '.join(STANCES)} (not '{stance}')")
     position = text_input.text(position, "the position (--position)")
     meeting = repo.load_meeting(ch.tx, meeting_id)
-    _may_record_for(ch, meeting.body_id, person)
+    _may_record_for(ch, meeting.body_id, person, None)
     _scheduled(meeting)
     if ch.now >= meeting.starts_at:
         raise UsageError(
@@ -281,5 +326,41 @@ def record_prior_position(
         acting_for=party,
         payload={"person": person, "party": party, "stance": stance, "position": position},
     )
-    ch.commit()
     return AttendanceResult(meeting_id, person, party, "prior_position", ev.id, stance=stance)
+
+
+def record_answer(
+    *,
+    session: AnySession,
+    clock: Clock,
+    actor: str | None,
+    meeting_id: str,
+    person: str,
+    status: str,
+    stand_in: str | None = None,
+    positions: Iterable[tuple[str, str, str]] = (),
+) -> list[AttendanceResult]:
+    """A member's answer to an invitation, in one transaction, as :func:`record_attendance`
+    and :func:`record_prior_position` record each part (each with its own event):
+    ``expected`` or ``absent``; when absent, optionally a stand-in (``expected`` for
+    ``person``) and prior positions ``(proposal, stance, text)``. A stand-in the person
+    announced before and does not name now is withdrawn (``absent`` for ``person``)."""
+    if status not in ANNOUNCED:
+        raise UsageError(f"an answer is 'expected' or 'absent', not '{status}'")
+    ch = begin(session, clock, actor)
+    done = [_attend(ch, meeting_id, person, status, None)]
+    wanted = stand_in if status == "absent" else None
+    earlier = ch.tx.all(
+        "SELECT person_id FROM attendance WHERE meeting_id = ? AND substitute_for = ? "
+        "AND status = 'expected' ORDER BY person_id",
+        (meeting_id, person),
+    )
+    for (other,) in earlier:
+        if other != wanted:
+            done.append(_attend(ch, meeting_id, str(other), "absent", person))
+    if wanted:
+        done.append(_attend(ch, meeting_id, wanted, "expected", person))
+    for proposal_id, stance, text in positions if status == "absent" else ():
+        done.append(_prior_position(ch, meeting_id, proposal_id, person, stance, text))
+    ch.commit()
+    return done

@@ -291,3 +291,36 @@ def retract(
     )
     ch.commit()
     return DecisionResult(p.id, p.state, outcome, version, meeting_id, override, [], ev.id)
+
+
+def request_correction(
+    *,
+    session: AnySession,
+    clock: Clock,
+    actor: str | None,
+    proposal_id: str,
+    version: int,
+    comment: str,
+) -> DecisionResult:
+    """The chair asks for a correction of decision text version ``version`` (from the link
+    in the decision mail): an audit event whose notice goes to the network coordinator.
+    The decision stays open; an amendment (a new version) is confirmed on its own."""
+    comment = text_input.text(comment, "the correction", required=True)
+    ch = begin(session, clock, actor)
+    p = repo.load_proposal(ch.tx, proposal_id)
+    cw = repo.workflow_for(ch.tx, p.workflow_digest)
+    move = "request a correction of"
+    if p.state != AWAITING:
+        raise _refuse(cw, p, move, "only a recorded decision awaiting confirmation can be")
+    latest, meeting_id, outcome, text, override, _dissent = _standing(ch, p.id)
+    body = (p.meeting or repo.load_meeting(ch.tx, meeting_id)).body_id
+    roles.require_chair(ch, body, f"{move} the decision on {p.id}")
+    _check_version(p.id, move, version, latest, text, amend=False)
+    ev = ch.record(
+        "correction_requested",
+        proposal_id=p.id,
+        meeting_id=meeting_id,
+        payload={"version": version, "outcome": outcome, "text": text, "comment": comment},
+    )
+    ch.commit()
+    return DecisionResult(p.id, p.state, outcome, version, meeting_id, override, [], ev.id)

@@ -203,3 +203,17 @@ class AuditEvent(SQLModel, table=True):
 class Counter(SQLModel, table=True):
     name: str = Field(primary_key=True)
     value: int = 0
+
+
+class LinkUse(SQLModel, table=True):
+    """A link from a mail that was used (migration 0010): the outbox row the link names,
+    when, by whom and what it did (``confirmed``, ``correction_requested``). Written in the
+    same transaction as the change, so a link is used once."""
+
+    __tablename__ = "link_use"
+    row_id: int = Field(
+        foreign_key="outbox.id", primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    used_at: datetime
+    person_id: str = Field(foreign_key="person.id")
+    outcome: str

@@ -30,6 +30,7 @@ REVISIONS: tuple[str, ...] = (
     "0007",
     "0008",
     "0009",
+    "0010",
 )
 
 # sqlite_master: how many tables the database has (SQLite's own left out, as SQLAlchemy's

@@ -85,6 +85,18 @@ def _no_digest_groups(value: list[str]) -> list[str]:
 DigestGroups = Annotated[list[str], AfterValidator(_no_digest_groups)]
 
 
+def _no_sign_in_groups(value: list[str]) -> list[str]:
+    if value:
+        raise ValueError(
+            "a sign-in link goes only to the member who asks for it on the portal, never to "
+            "groups (remove 'sign_in' from [notifications])"
+        )
+    return value
+
+
+SignInGroups = Annotated[list[str], AfterValidator(_no_sign_in_groups)]
+
+
 class _Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -177,8 +189,10 @@ class NotificationRules(_Settings):
     advice: Groups = _default("advice")
     noted: Groups = _default("noted")
     decision_retracted: Groups = _default("decision_retracted")
+    correction_requested: Groups = _default("correction_requested")
     returned: Groups = _default("returned")
     deferred: Groups = _default("deferred")
     withdrawn: Groups = _default("withdrawn")
     oogo_news: Groups = _default("oogo_news")
     digest: DigestGroups = _default("digest")  # always []: people opt in themselves
+    sign_in: SignInGroups = _default("sign_in")  # always []: only the person who asks

@@ -77,6 +77,11 @@ NOTICE_KINDS: dict[str, NoticeKind] = {
         NoticeKind("advice", "a confirmed advice, to its addressee", ("addressee",)),
         NoticeKind("noted", "an information item was noted", ("leads", "table_chair")),
         NoticeKind("decision_retracted", "a recorded decision was retracted", ("body_chair",)),
+        NoticeKind(
+            "correction_requested",
+            "the chair asked for a correction of a decision text",
+            ("coordinator",),
+        ),
         NoticeKind("returned", "a proposal was sent back", ("leads", "table_chair")),
         NoticeKind("deferred", "a proposal was deferred", ("leads", "table_chair")),
         NoticeKind(
@@ -87,6 +92,8 @@ NOTICE_KINDS: dict[str, NoticeKind] = {
         NoticeKind("oogo_news", "news from the top meeting", ("news_members",)),
         # Never caused by an event: outbox.build_digests bundles a person's notices into it.
         NoticeKind("digest", "the daily digest for people with digest = true", ()),
+        # Never caused by an event: a member asks the portal for it (regie.web.portal).
+        NoticeKind("sign_in", "a link to sign in to the portal, on request", ()),
     )
 }
 
@@ -106,6 +113,7 @@ EVENT_KINDS: dict[str, tuple[str, ...]] = {
     "confirmed": ("advice", "decision_final"),
     "noted": ("noted",),
     "decision_retracted": ("decision_retracted",),
+    "correction_requested": ("correction_requested",),
     "agenda_published": ("agenda",),
     "meeting_changed": ("meeting_changed",),
     "meeting_cancelled": ("meeting_cancelled",),

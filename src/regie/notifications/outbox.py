@@ -161,7 +161,7 @@ def build_digests(db: Database, *, now: datetime, tz: ZoneInfo = AMSTERDAM) -> i
                 **{k: last[k] for k in ("coordinator_name", "coordinator_email") if k in last},
                 "items": [
                     {"kind": r[2], "proposal_id": r[6], "meeting_id": r[7],
-                     "context": json.loads(r[8] or "{}")}
+                     "outbox_id": int(r[0]), "context": json.loads(r[8] or "{}")}
                     for r in items
                 ],
             }  # fmt: skip

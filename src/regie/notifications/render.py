@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC
+from datetime import UTC, timedelta
 from email import base64mime
 from email.headerregistry import Address
 from email.message import EmailMessage, MIMEPart
@@ -46,8 +47,10 @@ from regie.notifications.mime import (
     text_part,
 )
 from regie.notifications.types import OutboxRow
+from regie.web.links import ACTIONS, DEFAULT_LINK_DAYS
 
 SUBJECT_MAX = 250
+LinkMaker = Callable[[OutboxRow], str]  # the URL of the link a row's mail carries
 # Characters that never go into a header: controls (CR, LF, TAB, NUL, …), line and
 # paragraph separators, and bidi overrides (they make a subject read differently).
 _UNSAFE = re.compile("[\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -169,11 +172,19 @@ def _sender(sender_address: str, region: str) -> Address:
 
 
 def render_notice(
-    tx: Tx | None, row: OutboxRow, *, sender_address: str, reply_to: str = ""
+    tx: Tx | None,
+    row: OutboxRow,
+    *,
+    sender_address: str,
+    reply_to: str = "",
+    link_url: LinkMaker | None = None,
+    link_days: int = DEFAULT_LINK_DAYS,
 ) -> EmailMessage:
     """The complete message for one outbox row (the row's context holds the facts; the
-    database only names the coordinator for rows whose context does not)."""
-    contact = _coordinator(tx, row.context)
+    database only names the coordinator for rows whose context does not). ``link_url``
+    makes the link a mail of a kind in :data:`regie.web.links.ACTIONS` carries (the
+    template value ``link_url``, "" without it: the text then says whom to tell)."""
+    contact = {**_coordinator(tx, row.context), **_links(row, link_url, link_days)}
     try:
         return _render_notice(row, sender_address, reply_to, contact)
     except UnicodeEncodeError:
@@ -186,7 +197,7 @@ def render_notice(
             person_id=_scrub(row.person_id),
             message_id=_scrub(row.message_id),
         )
-        return _render_notice(clean, _scrub(sender_address), _scrub(reply_to), contact)
+        return _render_notice(clean, _scrub(sender_address), _scrub(reply_to), _scrub(contact))
 
 
 def _coordinator(tx: Tx | None, context: dict[str, Any]) -> dict[str, str]:
@@ -213,6 +224,28 @@ def _coordinator(tx: Tx | None, context: dict[str, Any]) -> dict[str, str]:
     return {k: found[k] or cached[k] for k in found}
 
 
+def _links(row: OutboxRow, make: LinkMaker | None, days: int) -> dict[str, Any]:
+    """``link_url`` and ``link_expires`` of the row's mail; a digest's items get theirs
+    (``item.link_url``: each item names its own outbox row, ``outbox_id``)."""
+    expires = row.created_at.replace(tzinfo=row.created_at.tzinfo or UTC) + timedelta(days=days)
+    found: dict[str, Any] = {"link_url": "", "link_expires": expires.isoformat()}
+    if make is not None and row.kind in ACTIONS:
+        found["link_url"] = make(row)
+    items = row.context.get("items") if row.kind == "digest" else None
+    if isinstance(items, list):
+        linked = []
+        for item in items:
+            if isinstance(item, dict):
+                item = {**item, "link_url": ""}
+                if make is not None and item.get("kind") in ACTIONS and item.get("outbox_id"):
+                    item["link_url"] = make(
+                        replace(row, id=int(item["outbox_id"]), kind=item["kind"])
+                    )
+            linked.append(item)
+        found["items"] = linked
+    return found
+
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -227,7 +260,7 @@ def _scrub(value: Any) -> Any:
 
 
 def _render_notice(
-    row: OutboxRow, sender_address: str, reply_to: str, contact: dict[str, str]
+    row: OutboxRow, sender_address: str, reply_to: str, contact: dict[str, Any]
 ) -> EmailMessage:
     lang = row.language if row.language in LANGUAGES else "nl"
     reply = clean_header(reply_to, 254)

@@ -29,18 +29,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import random
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from typing import Any
 
 import aiosmtplib
 
 from regie.clock import Clock, to_utc_naive
 from regie.engine.storage import Database, Tx
-from regie.errors import MailError
+from regie.errors import MailError, RegieError
 from regie.notifications import outbox
 from regie.notifications.outbox import Attempt, Claim, Outcome
 from regie.notifications.smtp_client import Client, ConfigProblem, Connection, unreachable
@@ -164,6 +166,7 @@ class Sender:
         self.on_progress = on_progress
         self.lease = timedelta(seconds=settings.lease_seconds)
         self.installation: str | None = None  # of this database, read at the first drain
+        self._links: dict[str, Any] | None = None  # link_url for the renderer (first render)
 
     def now(self) -> datetime:
         return to_utc_naive(self.clock.now())
@@ -236,7 +239,9 @@ class Sender:
     def _render(self, row: OutboxRow) -> EmailMessage | Outcome:
         try:
             with self.db.transaction(write=False) as session:
-                msg = self.render(Tx(session), row, **self._render_args)
+                if self._links is None:
+                    self._links = link_args(self.db, Tx(session), self.render)
+                msg = self.render(Tx(session), row, **self._render_args, **self._links)
         except Exception as exc:  # a template or data bug: this row fails, not the run
             return Outcome(row.id, "failed", f"could not render: {exc!r}"[:500])
         _fix_headers(msg, row)
@@ -345,6 +350,31 @@ class Sender:
                            attempt=attempt.id)  # fmt: skip
         at = self.now() + outbox.backoff(row.attempts, self.rng)
         return Outcome(row.id, "retry", reason[:1000], at, attempt.id)
+
+
+def link_args(db: Database, tx: Tx, render: Renderer) -> dict[str, Any]:
+    """What makes the links in mails (:mod:`regie.web.links`): ``link_url(row)`` and
+    ``link_days``, when the database's key is there and the renderer takes them; else
+    nothing (the mails then say whom to tell instead)."""
+    params = inspect.signature(render).parameters.values()
+    if not any(p.name == "link_url" or p.kind is p.VAR_KEYWORD for p in params):
+        return {}
+    from regie.engine.keys import load_key
+    from regie.web.links import url_for
+    from regie.web.settings import load_web_settings
+
+    try:
+        key = load_key(str(db.path), db.is_sqlite)
+    except RegieError:  # a key file others may read: no links (regie serve says why)
+        key = None
+    if key is None:
+        return {}
+    settings = load_web_settings(tx)
+
+    def link_url(row: OutboxRow) -> str:
+        return url_for(settings.base_url, key, row.id)
+
+    return {"link_url": link_url, "link_days": settings.link_days}
 
 
 def _fix_headers(msg: EmailMessage, row: OutboxRow) -> None:
