@@ -375,9 +375,33 @@ def test_confirm_only_by_the_deciding_bodys_chair(world, purpose):
         with pytest.raises(NotAllowed) as exc:
             world.call(decisions.confirm, proposal_id=pid, actor=who, version=1)
         assert "only the chair of 'oogo' may" in str(exc.value)
+        if who == world.coordinator:
+            continue  # the coordinator may amend: see the next test but one
         with pytest.raises(NotAllowed):
             world.call(decisions.confirm, proposal_id=pid, actor=who, amend_text="other")
     assert world.snapshot(pid) == before
+
+
+def test_the_coordinator_amends_and_the_chair_gets_a_new_request(world):
+    """A chair asks for a correction (web link); the coordinator writes it: a new version
+    the chair confirms on its own, announced to the chair (not to the coordinator)."""
+    pid = world.submit("adoption")
+    world.to_final(pid)
+    _decide(world, pid, "adoption", text="Version one.")
+    r = world.call(
+        decisions.confirm, proposal_id=pid, actor=world.coordinator, amend_text="Version two."
+    )
+    assert (r.state, r.version) == ("awaiting_confirmation", 2)
+    with pytest.raises(NotAllowed):  # confirming stays the chair's
+        world.call(decisions.confirm, proposal_id=pid, actor=world.coordinator, version=2)
+    [(event_id, actor)] = world.sql(
+        "SELECT id, actor FROM audit_event WHERE action = 'amended' AND proposal_id = ?", (pid,)
+    )
+    assert actor == world.coordinator
+    mails = world.sql("SELECT kind, person_id FROM outbox WHERE event_id = ?", (event_id,))
+    assert mails == [("decision_amended", world.chair("oogo"))]
+    r = world.call(decisions.confirm, proposal_id=pid, actor=world.chair("oogo"), version=2)
+    assert (r.state, r.version) == ("decided", 2)
 
 
 def test_confirm_amend_creates_version_2_then_confirm_finalises_it(world):

@@ -477,3 +477,12 @@ def test_an_old_row_without_words_still_renders(world: Any) -> None:
     assert "- nieuws uit het OOGO" in first(mails, "digest", "nl", "marloes-kamphuis").plain
     recorded = first(mails, "decision_recorded", "en")
     assert re.search(r"mandated voice for ede, swv-vo\.", recorded.plain), recorded.plain
+
+
+def test_every_notice_kind_has_a_digest_name_in_both_languages() -> None:
+    from regie.notifications.kinds import NOTICE_KINDS
+    from regie.notifications.words import KIND_NAMES
+
+    for lang in ("nl", "en"):
+        missing = set(NOTICE_KINDS) - {"digest"} - set(KIND_NAMES[lang])
+        assert not missing, f"{lang}: no digest name for {sorted(missing)}"

@@ -187,6 +187,19 @@ def test_at_most_one_link_per_person_per_five_minutes(world: Any, client: TestCl
     assert len(sign_in_rows(world, member.id)) == 2
 
 
+def test_a_request_is_an_audit_event_and_skips_the_digest(world: Any, client: TestClient) -> None:
+    """Who asked for access, when, is in the audit trail; a member who reads a daily digest
+    gets the link at once (it would have expired by tomorrow)."""
+    [digest_reader] = world.sql("SELECT id, email FROM person WHERE digest = ? LIMIT 1", (True,))
+    ask(client, digest_reader[1])
+    [(event_id, actor)] = world.sql(
+        "SELECT id, actor FROM audit_event WHERE action = 'sign_in_requested'"
+    )
+    assert actor == digest_reader[0]
+    rows = world.sql("SELECT event_id, person_id, status FROM outbox WHERE kind = 'sign_in'")
+    assert rows == [(event_id, digest_reader[0], "queued")]
+
+
 def test_the_form_needs_its_csrf_token(world: Any, client: TestClient) -> None:
     response = client.post("/login", data={"email": person(world).email})
     assert response.status_code == 403

@@ -213,7 +213,8 @@ def _retract(env: Env, proposal: str, as_: str | None, reason: str) -> None:
 def confirm(
     env: Env, proposal: str, version: int | None, amend_text: str | None, as_: str | None
 ) -> None:
-    """Chair of the deciding body: confirm decision text version N, or amend it."""
+    """Chair of the deciding body: confirm decision text version N; the chair or the
+    coordinator (writing a correction the chair asked for) may amend it."""
     r = service(
         env,
         decisions.confirm,

@@ -191,8 +191,9 @@ def confirm(
     version: int | None = None,
     amend_text: str | None = None,
 ) -> DecisionResult:
-    """The chair of the deciding body confirms the decision text version ``version``, or
-    amends it (a new version, which needs its own confirmation). A confirmation names the
+    """The chair of the deciding body confirms the decision text version ``version``; the
+    chair or the coordinator (writing the correction the chair asked for) amends it (a new
+    version, which the chair confirms on its own). A confirmation names the
     version it confirms: confirming a superseded version is refused, so a chair never
     confirms a text they did not see."""
     ch = begin(session, clock, actor)
@@ -207,7 +208,10 @@ def confirm(
         raise _refuse(cw, p, move, "only a recorded decision awaiting confirmation can be")
     latest, meeting_id, outcome, text, override, dissent = _standing(ch, p.id)
     body = (p.meeting or repo.load_meeting(ch.tx, meeting_id)).body_id
-    roles.require_chair(ch, body, f"{move} the decision on {p.id}")
+    if amend_text is None:
+        roles.require_chair(ch, body, f"confirm the decision on {p.id}")
+    else:  # the coordinator writes the correction a chair asked for (it is then confirmed)
+        roles.require_chair_or_coordinator(ch, body, f"amend the decision on {p.id}")
     _check_version(p.id, move, version, latest, text, amend=amend_text is not None)
     new_state = cw.fire(p.state, move)
     if new_state is None:

@@ -86,7 +86,7 @@ DigestGroups = Annotated[list[str], AfterValidator(_no_digest_groups)]
 
 
 def _no_sign_in_groups(value: list[str]) -> list[str]:
-    if value:
+    if value != ["actor"]:
         raise ValueError(
             "a sign-in link goes only to the member who asks for it on the portal, never to "
             "groups (remove 'sign_in' from [notifications])"
@@ -195,4 +195,4 @@ class NotificationRules(_Settings):
     withdrawn: Groups = _default("withdrawn")
     oogo_news: Groups = _default("oogo_news")
     digest: DigestGroups = _default("digest")  # always []: people opt in themselves
-    sign_in: SignInGroups = _default("sign_in")  # always []: only the person who asks
+    sign_in: SignInGroups = _default("sign_in")  # always ["actor"]: the person who asks

@@ -43,6 +43,7 @@ class NoticeKind:
     about: str
     groups: tuple[str, ...]  # default recipients
     invite: str | None = None  # calendar method attached: REQUEST | CANCEL
+    waits_for_digest: bool = True  # False: sent at once, also to people with digest = true
 
 
 NOTICE_KINDS: dict[str, NoticeKind] = {
@@ -93,7 +94,12 @@ NOTICE_KINDS: dict[str, NoticeKind] = {
         # Never caused by an event: outbox.build_digests bundles a person's notices into it.
         NoticeKind("digest", "the daily digest for people with digest = true", ()),
         # Never caused by an event: a member asks the portal for it (regie.web.portal).
-        NoticeKind("sign_in", "a link to sign in to the portal, on request", ()),
+        NoticeKind(
+            "sign_in",
+            "a link to sign in to the portal, to whoever asked",
+            ("actor",),
+            waits_for_digest=False,  # the link is for now (it expires within the hour)
+        ),
     )
 }
 
@@ -118,6 +124,7 @@ EVENT_KINDS: dict[str, tuple[str, ...]] = {
     "meeting_changed": ("meeting_changed",),
     "meeting_cancelled": ("meeting_cancelled",),
     "oogo_news": ("oogo_news",),
+    "sign_in_requested": ("sign_in",),
 }
 
 # A chair confirms a recorded (or amended) decision within this many working days of the

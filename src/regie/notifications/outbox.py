@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 from regie.clock import AMSTERDAM
 from regie.engine.audit import Event
 from regie.engine.storage import Database, Tx, as_datetime
+from regie.notifications.kinds import NOTICE_KINDS
 from regie.notifications.types import (
     DIGEST,
     DIGESTED,
@@ -95,7 +96,8 @@ def insert_notices(
         chunk = notices[start : start + _ROWS_PER_INSERT]
         params: list[Any] = []
         for i, n in enumerate(chunk, start):
-            status = DIGEST if n.person_id in digest_people else QUEUED
+            held = n.person_id in digest_people and NOTICE_KINDS[n.kind].waits_for_digest
+            status = DIGEST if held else QUEUED
             text = texts[i] if texts is not None else _dumps(n.context)
             params += [event_id, n.kind, n.person_id, n.email, n.language, n.proposal_id,
                        n.meeting_id, text, status, at, at]  # fmt: skip

@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -106,13 +107,18 @@ def create_app(db: Database, clock: Clock, key: Key) -> FastAPI:
 
     @app.post("/l/{token}")
     async def submit_link(request: Request, token: str) -> Response:
-        link = _open(request, token)
         form = await request.form()
         values = {k: v for k, v in form.multi_items() if isinstance(v, str)}
-        return _handler(link).submit(request, link, values)
+        # the database work blocks: in a worker thread, so requests run side by side
+        return await run_in_threadpool(_submit, request, token, values)
 
     _portal_routes(app)
     return app
+
+
+def _submit(request: Request, token: str, values: dict[str, str]) -> Response:
+    link = _open(request, token)
+    return _handler(link).submit(request, link, values)
 
 
 def _open(request: Request, token: str) -> links.Link:

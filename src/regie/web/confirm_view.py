@@ -20,8 +20,8 @@ from regie.clock import to_utc_naive
 from regie.engine import repository as repo
 from regie.engine.facts import region_facts
 from regie.engine.machine import AWAITING
-from regie.engine.queries import _names
 from regie.engine.storage import Tx, as_datetime
+from regie.errors import NotFound
 from regie.web import uses
 from regie.web.links import Link
 
@@ -70,32 +70,82 @@ class DecisionView:
         return {"d": self}
 
 
+# The proposal, the decision version the link names and the standing version, the
+# meeting and its body, and the link's use: one row (no row: the proposal is unknown).
+_MAIN = (
+    "SELECT p.title, p.state, p.workflow_digest, p.meeting_id, d.meeting_id, d.outcome, "
+    "d.text, d.override_reason, d.recorded_by, d.confirmed_by, d.confirmed_at, d.dissent, "
+    "(SELECT MAX(v.version) FROM decision v "
+    "WHERE v.proposal_id = p.id AND v.retracted_at IS NULL), "
+    "m.id, m.body_id, m.starts_at, b.name, b.chair_id, u.used_at, u.person_id, u.outcome "
+    "FROM proposal p "
+    "LEFT JOIN decision d ON d.proposal_id = p.id AND d.version = ? "
+    "LEFT JOIN meeting m ON m.id = COALESCE(d.meeting_id, CAST(? AS TEXT), p.meeting_id) "
+    "LEFT JOIN body b ON b.id = m.body_id "
+    "LEFT JOIN link_use u ON u.row_id = ? "
+    "WHERE p.id = ?"
+)
+# Who attended the meeting (0), the prior positions on the proposal (1), the parties the
+# proposal concerns (2): one query, ordered by party (then person).
+_PEOPLE = (
+    "SELECT 0, party_id, person_id, status, substitute_for FROM attendance "
+    "WHERE meeting_id = ? "
+    "UNION ALL SELECT 1, party_id, person_id, stance, position FROM prior_position "
+    "WHERE meeting_id = ? AND proposal_id = ? "
+    "UNION ALL SELECT 2, party_id, NULL, NULL, NULL FROM proposal_party WHERE proposal_id = ? "
+    "ORDER BY 1, 2, 3"
+)
+
+
+@dataclass(frozen=True)
+class _Names:
+    """Names of people and parties, e-mail addresses: set by ``regie init`` only, so read
+    once per config generation (:func:`regie.engine.facts.region_facts`)."""
+
+    people: dict[str, str]
+    emails: dict[str, str]
+    parties: dict[str, str]
+
+
+def _names_of(tx: Tx) -> tuple[_Names, str]:
+    """The cached names and the coordinator's id."""
+    facts = region_facts(tx)
+    found = facts.cache.get("web.confirm_names")
+    if not isinstance(found, _Names):
+        people = tx.all("SELECT id, name, email FROM person")
+        found = facts.cache["web.confirm_names"] = _Names(
+            people={str(r[0]): str(r[1]) for r in people},
+            emails={str(r[0]): str(r[2] or "") for r in people},
+            parties={str(r[0]): str(r[1]) for r in tx.all("SELECT id, name FROM party")},
+        )
+    return found, facts.coordinator
+
+
 def read(tx: Tx, link: Link, now: datetime, link_days: int, lang: str) -> DecisionView:
-    """The page's facts and the link's status (``now``: aware or naive UTC)."""
-    p = repo.load_proposal(tx, str(link.proposal_id))
-    version = link.version or 0
-    row = tx.one(
-        "SELECT meeting_id, outcome, text, override_reason, recorded_by, confirmed_by, "
-        "confirmed_at, dissent FROM decision WHERE proposal_id = ? AND version = ?",
-        (p.id, version),
-    )
-    latest = tx.scalar(
-        "SELECT MAX(version) FROM decision WHERE proposal_id = ? AND retracted_at IS NULL",
-        (p.id,),
-    )
-    meeting_id = str(row[0]) if row else str(link.meeting_id or p.meeting_id or "")
-    meeting = repo.load_meeting(tx, meeting_id)
-    chair = repo.body_chair(tx, meeting.body_id)
-    coordinator = region_facts(tx).coordinator
-    people = _people(tx, meeting_id, p.id, [chair, coordinator, *(row[4:6] if row else [])])
-    wf = repo.workflow_for(tx, p.workflow_digest).workflow
-    dissent = json.loads(row[7] or "null") if row else None
-    confirmed_at = as_datetime(row[6]) if row else None
+    """The page's facts and the link's status (``now``: aware or naive UTC), in two
+    queries (after the first page of a config generation)."""
+    pid, version = str(link.proposal_id), link.version or 0
+    row = tx.one(_MAIN, (version, link.meeting_id or None, link.row_id, pid))
+    if row is None:
+        raise NotFound("proposal", pid, "see 'regie list'")
+    (title, state, digest, p_meeting, d_meeting, outcome, text, override, recorded_by,
+     confirmed_by, confirmed_at_raw, dissent_raw, latest, meeting_id, body_id, starts_at,
+     body_name, chair_raw, used_at, used_by, used_for) = row  # fmt: skip
+    decided = outcome is not None  # the decision row of the link's version exists
+    if meeting_id is None:
+        wanted = str(d_meeting) if decided else str(link.meeting_id or p_meeting or "")
+        raise NotFound("meeting", wanted, "see 'regie meetings'")
+    names, coordinator = _names_of(tx)
+    person = names.people
+    chair = str(chair_raw)
+    wf = repo.workflow_for(tx, str(digest)).workflow
+    dissent = json.loads(dissent_raw or "null") if decided else None
+    confirmed_at = as_datetime(confirmed_at_raw) if decided else None
     expires = link.expires_at(link_days)
-    use = uses.find(tx, link.row_id)
+    use = uses.from_row(link.row_id, used_at, used_by, used_for)
     if confirmed_at is not None:
         status = CONFIRMED
-    elif row is None or latest != version or p.state != AWAITING:
+    elif not decided or latest != version or state != AWAITING:
         status = SUPERSEDED
     elif to_utc_naive(now) > expires:
         status = EXPIRED
@@ -105,61 +155,43 @@ def read(tx: Tx, link: Link, now: datetime, link_days: int, lang: str) -> Decisi
         status = REQUESTED
     else:
         status = OPEN
-    email = tx.scalar("SELECT email FROM person WHERE id = ?", (coordinator,))
+    starts = as_datetime(starts_at)
+    assert starts is not None
     return DecisionView(
         status=status,
-        proposal_id=p.id,
-        title=p.title,
-        meeting_id=meeting.id,
-        body_name=_names(tx, "body", [meeting.body_id]).get(meeting.body_id, meeting.body_id),
-        starts_at=meeting.starts_at,
+        proposal_id=pid,
+        title=str(title),
+        meeting_id=str(meeting_id),
+        body_name=str(body_name) if body_name is not None else str(body_id),
+        starts_at=starts,
         version=version,
         latest=int(latest) if latest is not None else None,
-        outcome=labels.outcome(wf, str(row[1]), lang) if row else "",
-        text=str(row[2]) if row else "",
-        override=row[3] if row else None,
+        outcome=labels.outcome(wf, str(outcome), lang) if decided else "",
+        text=str(text) if decided else "",
+        override=override if decided else None,
         dissent=str(dissent.get("text") or "") if isinstance(dissent, dict) else "",
-        recorded_by=people["names"].get(row[4], row[4]) if row else "",
-        confirmed_by=people["names"].get(row[5], row[5] or "") if row else "",
+        recorded_by=person.get(recorded_by, recorded_by) if decided else "",
+        confirmed_by=person.get(confirmed_by, confirmed_by or "") if decided else "",
         confirmed_at=confirmed_at,
-        chair=people["names"].get(chair, chair),
-        coordinator=people["names"].get(coordinator, coordinator),
-        coordinator_email=str(email or ""),
+        chair=person.get(chair, chair),
+        coordinator=person.get(coordinator, coordinator),
+        coordinator_email=names.emails.get(coordinator, ""),
         expires_at=expires,
-        parties=_parties(tx, p.id, people, lang),
+        parties=_parties(tx.all(_PEOPLE, (meeting_id, meeting_id, pid, pid)), names, lang),
         use=use,
     )
 
 
-def _people(tx: Tx, meeting_id: str, proposal_id: str, more: list[Any]) -> dict[str, Any]:
-    """Who attended the meeting, the prior positions on the proposal, and the names of
-    everyone the page names."""
-    attended = tx.all(
-        "SELECT person_id, party_id, status, substitute_for FROM attendance "
-        "WHERE meeting_id = ? ORDER BY party_id, person_id",
-        (meeting_id,),
-    )
-    positions = tx.all(
-        "SELECT party_id, person_id, stance, position FROM prior_position "
-        "WHERE meeting_id = ? AND proposal_id = ? ORDER BY party_id",
-        (meeting_id, proposal_id),
-    )
-    ids = [r[0] for r in attended] + [r[3] for r in attended] + [r[1] for r in positions]
-    return {
-        "attended": attended,
-        "positions": positions,
-        "names": _names(tx, "person", [str(i) for i in [*ids, *more] if i]),
-    }
-
-
-def _parties(tx: Tx, proposal_id: str, people: dict[str, Any], lang: str) -> list[Party]:
-    """The concerned parties first, then the others that attended, each with its people."""
-    concerned = repo.concerned_parties(tx, proposal_id)
-    others = [str(r[1]) for r in people["attended"] if r[1] not in concerned]
+def _parties(rows: list[tuple[Any, ...]], names: _Names, lang: str) -> list[Party]:
+    """The concerned parties first, then the others that attended, each with its people
+    (who attended, present or as whose substitute) and its prior position."""
+    concerned = [str(r[1]) for r in rows if r[0] == 2]
+    attended = [r for r in rows if r[0] == 0]
+    others = [str(r[1]) for r in attended if r[1] not in concerned]
     ids = list(dict.fromkeys([*concerned, *others]))
-    names, person = _names(tx, "party", ids), people["names"]
-    found = {i: Party(names.get(i, i), i in concerned) for i in ids}
-    for who, party, status, instead in people["attended"]:
+    person = names.people
+    found = {i: Party(names.parties.get(i, i), i in concerned) for i in ids}
+    for _, party, who, status, instead in attended:
         found[str(party)].people.append(
             {
                 "name": person.get(who, who),
@@ -167,8 +199,8 @@ def _parties(tx: Tx, proposal_id: str, people: dict[str, Any], lang: str) -> lis
                 "for": person.get(instead, instead or "") if instead else "",
             }
         )
-    for party, who, stance, text in people["positions"]:
-        if party in found:
+    for kind, party, who, stance, text in rows:
+        if kind == 1 and party in found:
             found[str(party)].position = {
                 "stance": str(stance or ""),
                 "text": str(text or ""),

@@ -9,8 +9,9 @@ import hashlib
 import hmac
 import secrets
 
-from regie.engine.keys import LINK, Key
+from regie.engine.keys import Key
 from regie.errors import RegieError
+from regie.web.links import link_key
 
 COOKIE = "regie_csrf"
 FIELD = "csrf"
@@ -33,7 +34,7 @@ def new_cookie_value() -> str:
 
 def form_token(key: Key, cookie_value: str, path: str) -> str:
     message = f"regie-csrf:{cookie_value}:{path}".encode()
-    return hmac.digest(key.derive(LINK), message, hashlib.sha256).hex()
+    return hmac.digest(link_key(key), message, hashlib.sha256).hex()
 
 
 def check(key: Key, cookie_value: str | None, form_value: str | None, path: str) -> None:

@@ -16,6 +16,7 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from regie.engine.keys import LINK, Key
 from regie.engine.storage import Tx, as_datetime
@@ -52,8 +53,14 @@ class UnknownLink(LinkError):
         super().__init__("this link is no longer known here")
 
 
+@lru_cache(maxsize=16)
+def link_key(key: Key) -> bytes:
+    """The ``link`` key derived from the secret (links, CSRF tokens): derived once per key."""
+    return key.derive(LINK)
+
+
 def _mac(key: Key, row_id: int) -> str:
-    digest = hmac.digest(key.derive(LINK), f"regie-link:{row_id}".encode(), hashlib.sha256)
+    digest = hmac.digest(link_key(key), f"regie-link:{row_id}".encode(), hashlib.sha256)
     return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
 
 

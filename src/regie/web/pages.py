@@ -23,6 +23,7 @@ def environment(lang: str) -> Environment:
         loader=PackageLoader("regie.web", f"templates/{lang}"),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
+        auto_reload=False,  # packaged templates: no stat() of three files per page
         trim_blocks=True,
         lstrip_blocks=True,
     )

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from regie.clock import to_local, to_utc_naive
 from regie.engine.storage import Tx
@@ -127,7 +128,7 @@ async def login_request(request: Request) -> Response:
     form = await request.form()
     values = {k: v for k, v in form.multi_items() if isinstance(v, str)}
     csrf.check(state.key, request.cookies.get(csrf.COOKIE), values.get(csrf.FIELD), "/login")
-    session.request_link(state, values.get("email", ""))
+    await run_in_threadpool(session.request_link, state, values.get("email", ""))
     return page(request, "login_sent.html", _lang(request), minutes=session.SIGN_IN_MINUTES)
 
 

@@ -13,7 +13,6 @@ per :data:`RATE_LIMIT_MINUTES` minutes, whatever the form is sent.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -23,10 +22,9 @@ from fastapi.responses import Response
 from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 
 from regie.clock import Clock, to_utc_naive
+from regie.engine.changes import begin
 from regie.engine.facts import region_facts
 from regie.engine.storage import Tx
-from regie.notifications import outbox
-from regie.notifications.types import QUEUED
 
 if TYPE_CHECKING:
     from regie.web.app import WebState
@@ -134,48 +132,30 @@ def end(request: Request, response: Response) -> None:
 def request_link(state: WebState, email: str) -> int:
     """Queue a ``sign_in`` mail for every active member with this address (normally one),
     unless one was queued for them in the last minutes; returns how many were queued.
-    One committed transaction; an unknown address changes nothing."""
+    One committed transaction per person, with a `sign_in_requested` audit event; an
+    unknown address changes nothing."""
     address = email.strip().lower()
     if not address or len(address) > MAX_EMAIL or "@" not in address:
         return 0
     now = to_utc_naive(state.clock.now())
     queued = 0
-    with state.db.transaction() as session:
-        tx = Tx(session)
-        people = _member(tx, "lower(p.email)", address)
-        if not people:
-            return 0
-        tx.lock_chain()  # two requests at once: one row (SQLite writers are serial anyway)
-        event_id = tx.scalar("SELECT MAX(id) FROM audit_event")  # rows name an event
-        if event_id is None:
-            return 0
-        since = now - timedelta(minutes=RATE_LIMIT_MINUTES)
-        for person in people:
+    since = now - timedelta(minutes=RATE_LIMIT_MINUTES)
+    with state.db.transaction(write=False) as session:
+        people = _member(Tx(session), "lower(p.email)", address)
+    for person in people:
+        with state.db.transaction() as session:
+            tx = Tx(session)
             recent = tx.scalar(
                 "SELECT 1 FROM outbox WHERE kind = 'sign_in' AND person_id = ? "
                 "AND created_at > ? LIMIT 1",
                 (person.id, since),
             )
-            if recent is None:
-                _queue(tx, int(event_id), person, now)
-                queued += 1
-        session.commit()
+            if recent is not None:
+                continue
+            # An audit event like every change: who asked for access, when, from where;
+            # its notice (`sign_in`, to the actor) carries the link, never held for a digest.
+            ch = begin(session, state.clock, person.id)
+            ch.record("sign_in_requested", acting_for=None, payload={})
+            ch.commit()
+            queued += 1
     return queued
-
-
-def _queue(tx: Tx, event_id: int, person: Member, now: Any) -> None:
-    """One queued row (never the daily digest: the link is for now), as
-    :func:`regie.notifications.outbox.build_digests` writes its own."""
-    facts = region_facts(tx)
-    coordinator = tx.one("SELECT name, email FROM person WHERE id = ?", (facts.coordinator,))
-    context = {
-        "region": facts.name,
-        "recipient_name": person.name,
-        "coordinator_name": str(coordinator[0]) if coordinator else "",
-        "coordinator_email": str(coordinator[1]) if coordinator else "",
-    }
-    tx.execute(
-        outbox._INSERT_HEAD + outbox._INSERT_ROW,
-        (event_id, "sign_in", person.id, person.email, person.language, None, None,
-         json.dumps(context, ensure_ascii=False, sort_keys=True), QUEUED, now, now),
-    )  # fmt: skip

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from regie.engine.storage import Tx, as_datetime
 
@@ -32,11 +33,15 @@ class Use:
 
 def find(tx: Tx, row_id: int) -> Use | None:
     row = tx.one("SELECT used_at, person_id, outcome FROM link_use WHERE row_id = ?", (row_id,))
-    if row is None:
+    return from_row(row_id, *row) if row is not None else None
+
+
+def from_row(row_id: int, used_at: Any, person_id: Any, outcome: Any) -> Use | None:
+    """The use from its columns (read with a page's other facts); none: not used."""
+    when = as_datetime(used_at)
+    if when is None:
         return None
-    used_at = as_datetime(row[0])
-    assert used_at is not None
-    return Use(row_id, used_at, str(row[1]), str(row[2]))
+    return Use(row_id, when, str(person_id), str(outcome))
 
 
 def take(tx: Tx, row_id: int, person_id: str, outcome: str, now: datetime) -> None:
