@@ -385,3 +385,13 @@ def test_flow_as_a_real_subprocess(tmp_path):
     )
     r = regie("audit", "verify")
     assert r.returncode == 0 and "audit chain intact: 3 events" in r.stdout
+
+
+def test_serve_refuses_to_start_without_the_secret(tmp_path: Path) -> None:
+    """Links cannot be signed or checked without the database's secret: no server."""
+    db = tmp_path / "r.db"
+    assert run(db, "init", "--config", str(CONFIG)).exit_code == 0
+    Path(f"{db}.key").unlink()
+    line = one_error_line(run(db, "serve", "--port", "1"), 2)
+    assert "needs the database's secret" in line and "REGIE_SECRET" in line
+    assert f"{db}.key" in line

@@ -101,9 +101,12 @@ def create_app(db: Database, clock: Clock, key: Key) -> FastAPI:
         return message(request, lang, title, text, status=exc.status_code)
 
     @app.api_route("/l/{token}", methods=["GET", "HEAD"])
-    def show_link(request: Request, token: str) -> Response:
-        link = _open(request, token)
-        return _handler(link).show(request, link)
+    async def show_link(request: Request, token: str) -> Response:
+        if request.app.state.regie.db.is_sqlite:
+            # one short read in WAL mode (~0.1 ms, never waits for a writer): cheaper in the
+            # event loop than a hop to a worker thread (bench/web.py: 0.2 -> ~0.7 x bare)
+            return _show(request, token)
+        return await run_in_threadpool(_show, request, token)  # network round trips
 
     @app.post("/l/{token}")
     async def submit_link(request: Request, token: str) -> Response:
@@ -114,6 +117,11 @@ def create_app(db: Database, clock: Clock, key: Key) -> FastAPI:
 
     _portal_routes(app)
     return app
+
+
+def _show(request: Request, token: str) -> Response:
+    link = _open(request, token)
+    return _handler(link).show(request, link)
 
 
 def _submit(request: Request, token: str, values: dict[str, str]) -> Response:

@@ -70,14 +70,24 @@ class DecisionView:
         return {"d": self}
 
 
-# The proposal, the decision version the link names and the standing version, the
-# meeting and its body, and the link's use: one row (no row: the proposal is unknown).
-_MAIN = (
+# Everything the page shows, in ONE row (none: the proposal is unknown): the proposal,
+# the decision version the link names and the standing version, the meeting and its
+# body, the link's use, the config generation (the names are cached per generation), and
+# as JSON arrays who attended the meeting, the prior positions on the proposal and the
+# parties it concerns. Each statement and each row fetched lets go of the GIL, and under
+# load each such moment may cost a thread switch: one statement keeps the page lean.
+_ONE_ROW = (
     "SELECT p.title, p.state, p.workflow_digest, p.meeting_id, d.meeting_id, d.outcome, "
     "d.text, d.override_reason, d.recorded_by, d.confirmed_by, d.confirmed_at, d.dissent, "
     "(SELECT MAX(v.version) FROM decision v "
     "WHERE v.proposal_id = p.id AND v.retracted_at IS NULL), "
-    "m.id, m.body_id, m.starts_at, b.name, b.chair_id, u.used_at, u.person_id, u.outcome "
+    "m.id, m.body_id, m.starts_at, b.name, b.chair_id, u.used_at, u.person_id, u.outcome, "
+    "(SELECT value FROM region_setting WHERE key = 'generation'), "
+    "(SELECT {agg}(a.party_id, a.person_id, a.status, a.substitute_for{end} FROM attendance a "
+    "WHERE a.meeting_id = m.id), "
+    "(SELECT {agg}(pp.party_id, pp.person_id, pp.stance, pp.position{end} "
+    "FROM prior_position pp WHERE pp.meeting_id = m.id AND pp.proposal_id = p.id), "
+    "(SELECT {agg}(pc.party_id{end} FROM proposal_party pc WHERE pc.proposal_id = p.id) "
     "FROM proposal p "
     "LEFT JOIN decision d ON d.proposal_id = p.id AND d.version = ? "
     "LEFT JOIN meeting m ON m.id = COALESCE(d.meeting_id, CAST(? AS TEXT), p.meeting_id) "
@@ -85,61 +95,72 @@ _MAIN = (
     "LEFT JOIN link_use u ON u.row_id = ? "
     "WHERE p.id = ?"
 )
-# Who attended the meeting (0), the prior positions on the proposal (1), the parties the
-# proposal concerns (2): one query, ordered by party (then person).
-_PEOPLE = (
-    "SELECT 0, party_id, person_id, status, substitute_for FROM attendance "
-    "WHERE meeting_id = ? "
-    "UNION ALL SELECT 1, party_id, person_id, stance, position FROM prior_position "
-    "WHERE meeting_id = ? AND proposal_id = ? "
-    "UNION ALL SELECT 2, party_id, NULL, NULL, NULL FROM proposal_party WHERE proposal_id = ? "
-    "ORDER BY 1, 2, 3"
-)
+_SQL = {
+    "sqlite": _ONE_ROW.format(agg="json_group_array(json_array", end="))"),
+    "postgresql": _ONE_ROW.format(agg="json_agg(json_build_array", end="))"),
+}
 
 
 @dataclass(frozen=True)
 class _Names:
-    """Names of people and parties, e-mail addresses: set by ``regie init`` only, so read
-    once per config generation (:func:`regie.engine.facts.region_facts`)."""
+    """Who the page names: people and parties by name, the coordinator by name and
+    e-mail address. ``regie init`` alone sets them, and each init starts a new config
+    generation: read once per generation (and database), as
+    :func:`regie.engine.facts.region_facts` is."""
 
     people: dict[str, str]
-    emails: dict[str, str]
     parties: dict[str, str]
+    coordinator: str
+    coordinator_email: str
 
 
-def _names_of(tx: Tx) -> tuple[_Names, str]:
-    """The cached names and the coordinator's id."""
-    facts = region_facts(tx)
-    found = facts.cache.get("web.confirm_names")
-    if not isinstance(found, _Names):
+_NAMES: dict[tuple[str, str], _Names] = {}
+
+
+def _names_of(tx: Tx, generation: Any) -> _Names:
+    db = getattr(tx.session, "db", None)
+    key = (str(db.url) if db is not None else "", str(generation))
+    found = _NAMES.get(key) if db is not None and generation is not None else None
+    if found is None:
+        coordinator = region_facts(tx).coordinator  # refuses a database without a region
         people = tx.all("SELECT id, name, email FROM person")
-        found = facts.cache["web.confirm_names"] = _Names(
+        found = _Names(
             people={str(r[0]): str(r[1]) for r in people},
-            emails={str(r[0]): str(r[2] or "") for r in people},
             parties={str(r[0]): str(r[1]) for r in tx.all("SELECT id, name FROM party")},
+            coordinator=coordinator,
+            coordinator_email=next((str(r[2] or "") for r in people if r[0] == coordinator), ""),
         )
-    return found, facts.coordinator
+        if db is not None and generation is not None:
+            _NAMES[key] = found
+    return found
+
+
+def _rows(value: Any) -> list[list[Any]]:
+    """A JSON array of arrays (SQLite: text; PostgreSQL: parsed already, NULL if none)."""
+    if value is None:
+        return []
+    return list(json.loads(value) if isinstance(value, str) else value)
 
 
 def read(tx: Tx, link: Link, now: datetime, link_days: int, lang: str) -> DecisionView:
-    """The page's facts and the link's status (``now``: aware or naive UTC), in two
-    queries (after the first page of a config generation)."""
+    """The page's facts and the link's status (``now``: aware or naive UTC): one query."""
     pid, version = str(link.proposal_id), link.version or 0
-    row = tx.one(_MAIN, (version, link.meeting_id or None, link.row_id, pid))
+    row = tx.one(_SQL[tx.dialect], (version, link.meeting_id or None, link.row_id, pid))
     if row is None:
         raise NotFound("proposal", pid, "see 'regie list'")
     (title, state, digest, p_meeting, d_meeting, outcome, text, override, recorded_by,
      confirmed_by, confirmed_at_raw, dissent_raw, latest, meeting_id, body_id, starts_at,
-     body_name, chair_raw, used_at, used_by, used_for) = row  # fmt: skip
+     body_name, chair_raw, used_at, used_by, used_for, generation, attended, positions,
+     concerned) = row  # fmt: skip
     decided = outcome is not None  # the decision row of the link's version exists
     if meeting_id is None:
         wanted = str(d_meeting) if decided else str(link.meeting_id or p_meeting or "")
         raise NotFound("meeting", wanted, "see 'regie meetings'")
-    names, coordinator = _names_of(tx)
+    names = _names_of(tx, generation)
     person = names.people
     chair = str(chair_raw)
     wf = repo.workflow_for(tx, str(digest)).workflow
-    dissent = json.loads(dissent_raw or "null") if decided else None
+    dissent = json.loads(dissent_raw) if decided and dissent_raw else None
     confirmed_at = as_datetime(confirmed_at_raw) if decided else None
     expires = link.expires_at(link_days)
     use = uses.from_row(link.row_id, used_at, used_by, used_for)
@@ -157,6 +178,7 @@ def read(tx: Tx, link: Link, now: datetime, link_days: int, lang: str) -> Decisi
         status = OPEN
     starts = as_datetime(starts_at)
     assert starts is not None
+    coordinator = names.coordinator
     return DecisionView(
         status=status,
         proposal_id=pid,
@@ -175,23 +197,30 @@ def read(tx: Tx, link: Link, now: datetime, link_days: int, lang: str) -> Decisi
         confirmed_at=confirmed_at,
         chair=person.get(chair, chair),
         coordinator=person.get(coordinator, coordinator),
-        coordinator_email=names.emails.get(coordinator, ""),
+        coordinator_email=names.coordinator_email,
         expires_at=expires,
-        parties=_parties(tx.all(_PEOPLE, (meeting_id, meeting_id, pid, pid)), names, lang),
+        parties=_parties(_rows(attended), _rows(positions), _rows(concerned), names, lang),
         use=use,
     )
 
 
-def _parties(rows: list[tuple[Any, ...]], names: _Names, lang: str) -> list[Party]:
-    """The concerned parties first, then the others that attended, each with its people
-    (who attended, present or as whose substitute) and its prior position."""
-    concerned = [str(r[1]) for r in rows if r[0] == 2]
-    attended = [r for r in rows if r[0] == 0]
-    others = [str(r[1]) for r in attended if r[1] not in concerned]
+def _parties(
+    attended: list[list[Any]],
+    positions: list[list[Any]],
+    concerned_rows: list[list[Any]],
+    names: _Names,
+    lang: str,
+) -> list[Party]:
+    """The concerned parties first, then the others that attended (each in order of their
+    ids), each with its people (by id: who attended, present or as whose substitute) and
+    its prior position."""
+    concerned = sorted(str(r[0]) for r in concerned_rows)
+    attended = sorted(attended, key=lambda r: (str(r[0]), str(r[1])))
+    others = [str(r[0]) for r in attended if r[0] not in concerned]
     ids = list(dict.fromkeys([*concerned, *others]))
     person = names.people
     found = {i: Party(names.parties.get(i, i), i in concerned) for i in ids}
-    for _, party, who, status, instead in attended:
+    for party, who, status, instead in attended:
         found[str(party)].people.append(
             {
                 "name": person.get(who, who),
@@ -199,8 +228,8 @@ def _parties(rows: list[tuple[Any, ...]], names: _Names, lang: str) -> list[Part
                 "for": person.get(instead, instead or "") if instead else "",
             }
         )
-    for kind, party, who, stance, text in rows:
-        if kind == 1 and party in found:
+    for party, who, stance, text in positions:
+        if party in found:
             found[str(party)].position = {
                 "stance": str(stance or ""),
                 "text": str(text or ""),
