@@ -28,6 +28,9 @@ from regie.notifications import outbox
 from regie.notifications.kinds import NOTICE_KINDS
 from regie.notifications.render import render_notice
 from regie.notifications.types import OutboxRow
+from regie.scheduler.confirmation import ConfirmationRule
+from regie.scheduler.documents import DocumentsRule
+from regie.scheduler.sweep import sweep
 from regie.workflows.definition import builtin_workflows
 
 SENDER = "Netwerk FoodValley <regie@foodvalley.example.org>"
@@ -87,6 +90,9 @@ def _story(world: Any) -> dict[str, str]:
     ids = {p: world.submit(p, title=f"Voorstel {p}", **leads) for p in OUTCOMES}
     ids["deferred"] = world.submit(title="Later", **leads)
     ids["returned"] = world.submit(title="Terug", **leads)
+    # the scheduler's documents rule (issue 18): no documents 3 working days before the deadline
+    world.at(datetime(2026, 11, 30, 9, tzinfo=AMSTERDAM))
+    sweep(world.db, world.clock, {"documents": DocumentsRule()})
     world.call(agenda.publish_agenda, meeting_id=world.show(ids["adoption"])["meeting"])
     # a published AO meeting moves (time and place), another is cancelled
     for meeting in (MOVED, CANCELLED):
@@ -127,6 +133,9 @@ def _story(world: Any) -> dict[str, str]:
         text="Positief advies.",
         override="mail",
     )
+    # the scheduler (issue 18): 6 working days unconfirmed, reminders and an escalation
+    world.clock.advance(timedelta(days=10))
+    sweep(world.db, world.clock, {"confirmation": ConfirmationRule()})
     world.call(decisions.confirm, proposal_id=ids["advice"], actor=chair, version=1)
     world.call(agenda.oogo_news, meeting_id=meeting)
     return ids

@@ -95,6 +95,12 @@ PAYLOADS: dict[str, dict[str, Any]] = {
         ]
     },
 }
+_WAITING = {"rule": "confirmation", "due": "2026-10-23", "missing": "confirmation",
+            "version": 1, "outcome": "adopted", "recorded_on": "2026-10-20",
+            "confirm_by": "2026-10-22", "working_days": 2}  # fmt: skip
+PAYLOADS["confirmation_reminder"] = _WAITING
+PAYLOADS["confirmation_escalated"] = {**_WAITING, "due": "2026-10-28", "working_days": 5}
+PAYLOADS["documents_reminder"] = {"deadline": "2026-10-08", "by": "scheduler", "rule": "documents"}
 PAYLOADS["digest"] = {}
 PAYLOADS["sign_in"] = {}
 DIGEST_ITEMS = [

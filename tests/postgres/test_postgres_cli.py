@@ -94,6 +94,10 @@ def test_init_twice_on_postgres_reports_no_change(pg_url: str) -> None:
 
 MEETING = "tafel-model-2026-12-08"  # where P-2026-002 and P-2026-003 were placed
 HAPPY: dict[tuple[str, ...], list[str]] = {
+    ("docs",): [],  # first: P-2026-003 is still on MEETING
+    ("docs", "add"): ["P-2026-003", "--url", "https://example.org/notitie.pdf"],
+    ("docs", "list"): ["P-2026-003", "--json"],
+    ("exception",): ["P-2026-003", "--meeting", MEETING, "--reason", "stukken volgen"],
     ("advance",): ["P-2026-003"],
     ("agenda",): [],
     ("agenda", "approve"): ["oogo-2027-04-22"],
@@ -109,6 +113,7 @@ HAPPY: dict[tuple[str, ...], list[str]] = {
     ("db", "backup"): ["copy.db"],
     ("decide",): ["P-2026-002", "--outcome", "noted"],
     ("defer",): ["P-2026-003", "--reason", "more time"],
+    ("due",): ["--days", "30", "--json"],
     ("init",): ["--config", str(d.CONFIG), "--check"],
     ("list",): ["--state", "table", "--party", "ede", "--json"],
     ("meetings",): ["--all", "--limit", "5"],

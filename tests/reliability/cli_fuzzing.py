@@ -15,7 +15,7 @@ from reliability.fuzzing import nasty_text
 
 # long-running or networked: the demo, the mail sink server, the sender (SMTP, --watch),
 # the web service (tests/web and tests/browser run it)
-SKIP = {("demo",), ("mail-sink",), ("send",), ("serve",)}
+SKIP = {("demo",), ("mail-sink",), ("scheduler",), ("send",), ("serve",)}
 
 
 def commands(

@@ -40,7 +40,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("admin", "Check the database: storage, audit chain..."),
     "db": ("admin", "Database maintenance: backups."),
     "parties": ("parties", "Correct the concerned parties of an open..."),
+    "docs": ("docs", "A proposal's documents: `docs add P-…..."),
+    "exception": ("docs", "Chair of the meeting's body: let a..."),
     "serve": ("serve", "Run the web service (links in mails, the..."),
+    "due": ("scheduler", "What the scheduler's rules fire: overdue..."),
+    "scheduler": ("scheduler", "Fire what is due (reminders, escalations):..."),
 }
 
 

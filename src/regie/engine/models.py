@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from pydantic import NaiveDatetime as datetime  # stored as naive UTC
-from sqlalchemy import Column, Index, Text
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -217,3 +217,18 @@ class LinkUse(SQLModel, table=True):
     used_at: datetime
     person_id: str = Field(foreign_key="person.id")
     outcome: str
+
+
+class Firing(SQLModel, table=True):
+    """A scheduler rule that fired (migration 0011): for which item and person (``''``:
+    none) and due date, when, and its first audit event. The unique key makes each firing
+    happen once, also with several schedulers on one database."""
+
+    __table_args__ = (UniqueConstraint("rule", "item", "person", "due_at", name="uq_firing_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    rule: str
+    item: str
+    person: str
+    due_at: datetime
+    fired_at: datetime
+    event_id: int | None = None

@@ -31,6 +31,7 @@ REVISIONS: tuple[str, ...] = (
     "0008",
     "0009",
     "0010",
+    "0011",
 )
 
 # sqlite_master: how many tables the database has (SQLite's own left out, as SQLAlchemy's

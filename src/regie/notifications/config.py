@@ -194,5 +194,8 @@ class NotificationRules(_Settings):
     deferred: Groups = _default("deferred")
     withdrawn: Groups = _default("withdrawn")
     oogo_news: Groups = _default("oogo_news")
+    confirmation_reminder: Groups = _default("confirmation_reminder")
+    confirmation_escalated: Groups = _default("confirmation_escalated")
+    documents_reminder: Groups = _default("documents_reminder")
     digest: DigestGroups = _default("digest")  # always []: people opt in themselves
     sign_in: SignInGroups = _default("sign_in")  # always ["actor"]: the person who asks

@@ -91,6 +91,21 @@ NOTICE_KINDS: dict[str, NoticeKind] = {
             ("leads", "table_chair", "submission_recipients"),
         ),
         NoticeKind("oogo_news", "news from the top meeting", ("news_members",)),
+        NoticeKind(
+            "confirmation_reminder",
+            "a recorded decision is still not confirmed (daily, by the scheduler)",
+            ("body_chair",),
+        ),
+        NoticeKind(
+            "confirmation_escalated",
+            "a recorded decision is still not confirmed after 5 working days",
+            ("coordinator",),
+        ),
+        NoticeKind(
+            "documents_reminder",
+            "no documents yet, 3 working days before the document deadline (by the scheduler)",
+            ("leads",),
+        ),
         # Never caused by an event: outbox.build_digests bundles a person's notices into it.
         NoticeKind("digest", "the daily digest for people with digest = true", ()),
         # Never caused by an event: a member asks the portal for it (regie.web.portal).
@@ -125,6 +140,11 @@ EVENT_KINDS: dict[str, tuple[str, ...]] = {
     "meeting_cancelled": ("meeting_cancelled",),
     "oogo_news": ("oogo_news",),
     "sign_in_requested": ("sign_in",),
+    # The scheduler's events (regie.scheduler) are keyed "action:rule": the payload's rule
+    # chooses the kind (see recipients.event_notices).
+    "reminder_sent:confirmation": ("confirmation_reminder",),
+    "escalated:confirmation": ("confirmation_escalated",),
+    "reminder_sent:documents": ("documents_reminder",),
 }
 
 # A chair confirms a recorded (or amended) decision within this many working days of the

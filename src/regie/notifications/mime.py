@@ -45,7 +45,13 @@ def folded(name: str, value: str) -> str:
     (``=?utf-8?q?a=0D=0ABcc:_x?=``) is decoded and written out raw, CR/LF and NUL
     included: a header injection. Encoded as a whole, a client shows exactly the text."""
     if value.isascii() and value.isprintable() and "=?" not in value:
-        return _fold_ascii(name, value)
+        mine = _fold_ascii(name, value)
+        if all(len(line) <= MAX_LINE for line in f"{name}: {mine}".split(SMTP.linesep)):
+            return mine
+        # a word longer than a line: the SMTP generator would fold it again anyway, so
+        # give it the policy's own folding, which it leaves as it is
+        line = SMTP.fold(name, SMTP.header_store_parse(name, value)[1])
+        return line[len(name) + 1 :].removesuffix(SMTP.linesep).removeprefix(" ")
     return _encoded_words(name, value)
 
 

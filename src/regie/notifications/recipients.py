@@ -44,7 +44,9 @@ def notices_for_event(tx: Tx, event: Event) -> list[Notice]:
 def event_notices(tx: Tx, event: Event) -> tuple[list[Notice], list[str]]:
     """The notices ``event`` causes and, for each, its context as the outbox stores it:
     what :func:`context_json` gives, with the part all recipients share written once."""
-    kinds = EVENT_KINDS.get(event.action)
+    kinds = EVENT_KINDS.get(event.action) or EVENT_KINDS.get(
+        f"{event.action}:{event.payload.get('rule', '')}"  # the scheduler's events
+    )
     if not kinds:
         return [], []
     rules = _rules(tx)

@@ -69,6 +69,9 @@ KIND_NAMES: Final[dict[str, dict[str, str]]] = {
         "deferred": "uitgesteld",
         "withdrawn": "ingetrokken",
         "oogo_news": "nieuws uit het {top}",
+        "confirmation_reminder": "herinnering: besluit bevestigen",
+        "confirmation_escalated": "besluit nog steeds niet bevestigd",
+        "documents_reminder": "herinnering: stukken aanleveren",
     },
     "en": {
         "submitted": "submitted",
@@ -92,6 +95,9 @@ KIND_NAMES: Final[dict[str, dict[str, str]]] = {
         "deferred": "deferred",
         "withdrawn": "withdrawn",
         "oogo_news": "news from the {top}",
+        "confirmation_reminder": "reminder: confirm a decision",
+        "confirmation_escalated": "decision still not confirmed",
+        "documents_reminder": "reminder: documents due",
     },
 }
 # The top meeting in a digest line when a notice names none.

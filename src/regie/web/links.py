@@ -26,6 +26,7 @@ from regie.errors import RegieError
 ACTIONS = {
     "decision_recorded": "confirm",
     "decision_amended": "confirm",
+    "confirmation_reminder": "confirm",  # its row names the proposal, meeting and version
     "agenda": "answer",
     "meeting_changed": "answer",
     "sign_in": "sign_in",

@@ -1,0 +1,90 @@
+"""What a scheduler rule is, the registry of rules, and the region's reminder time.
+
+A rule derives its due items from the database (:meth:`Rule.due`) and fires one
+(:meth:`Rule.fire`) by recording audit events, and so their notices, through the
+:class:`~regie.engine.changes.Change` the sweep opened. The sweep
+(:mod:`regie.scheduler.sweep`) makes each firing happen once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+from regie.clock import AMSTERDAM, to_utc_naive
+
+if TYPE_CHECKING:
+    from regie.engine.calendar import WorkCalendar
+    from regie.engine.changes import Change
+    from regie.engine.facts import RegionFacts
+    from regie.engine.storage import Tx
+
+REMINDER_HOUR = 9  # local time (Europe/Amsterdam) at which reminders go out
+
+
+@dataclass(frozen=True)
+class Due:
+    """One thing due: ``rule`` fires for ``item`` (and ``person``) at ``due_at`` (naive
+    UTC). (rule, item, person, due_at) is the key that makes a firing happen once."""
+
+    rule: str
+    item: str
+    person: str | None
+    due_at: datetime  # naive UTC
+    detail: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+class Rule(Protocol):
+    name: str
+
+    def due(self, tx: Tx, facts: RegionFacts, now: datetime, horizon: datetime) -> Iterable[Due]:
+        """Everything due up to ``horizon`` (naive UTC), overdue items included."""
+        ...
+
+    def fire(self, ch: Change, due: Due) -> None:
+        """Record the audit event(s), and so the notices, of ``due`` through ``ch``."""
+        ...
+
+
+# A rule may also have ``still_due(tx, due) -> bool``: the sweep asks it inside the write
+# transaction, so an item handled since the due items were read is not fired.
+
+RULES: dict[str, Rule] = {}
+
+# The modules whose import registers their rules (see :func:`register`).
+RULE_MODULES = ("regie.scheduler.confirmation", "regie.scheduler.documents")
+
+
+def register(rule: Rule) -> Rule:
+    RULES[rule.name] = rule
+    return rule
+
+
+def all_rules() -> dict[str, Rule]:
+    """The registry, with every rule module that exists imported."""
+    for module in RULE_MODULES:
+        if importlib.util.find_spec(module) is not None:
+            importlib.import_module(module)
+    return RULES
+
+
+def reminder_time(calendar: WorkCalendar, day: date, hour: int = REMINDER_HOUR) -> datetime:
+    """``hour`` o'clock local time on ``day``, or on the first working day after it when
+    ``day`` is closed, as naive UTC (daylight saving time included)."""
+    while not calendar.is_working_day(day):
+        day += timedelta(days=1)
+    return to_utc_naive(datetime.combine(day, time(hour), tzinfo=AMSTERDAM))
+
+
+def working_days_after(calendar: WorkCalendar, day: date, working_days: int) -> date:
+    """The ``working_days``-th working day after ``day``."""
+    left = working_days
+    while left > 0:
+        day += timedelta(days=1)
+        if calendar.is_working_day(day):
+            left -= 1
+    return day
