@@ -311,3 +311,41 @@ def test_the_scheduler_sweeps_at_start_and_stops_on_sigterm(world: Any, open_dec
     assert lines[1:] == ["fired 1", "stopped"], lines
     assert "Traceback" not in err
     assert counts(world) == (1, 1, 1)
+
+
+def test_regie_serve_runs_the_scheduler(world: Any, open_decision: str) -> None:
+    """`regie serve` sweeps at start (and every minute) beside the web service; SIGTERM
+    stops all of it with exit code 0."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time as time_module
+    from pathlib import Path
+
+    from regie.notifications.sink import free_port
+
+    recorded_on(world, open_decision, date(2027, 3, 1))
+    script = Path(sys.executable).parent / "regie"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGIE_")}
+    env.update(REGIE_NOW="2027-03-04T10:00", PYTHONUNBUFFERED="1")
+    port = str(free_port())
+    proc = subprocess.Popen(
+        [str(script), "--db", str(world.path), "serve", "--port", port, "--no-send"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time_module.monotonic() + 30
+        while counts(world)[0] == 0 and time_module.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            time_module.sleep(0.1)  # polled with a deadline: the sweep at start fires one
+        assert counts(world) == (1, 1, 1)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "regie serve: stopped" in out
+    assert counts(world) == (1, 1, 1)  # nothing fired twice

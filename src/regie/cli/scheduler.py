@@ -21,8 +21,6 @@ if TYPE_CHECKING:  # loaded when the command runs, not for its --help
 else:
     sweeping = lazy_module("regie.scheduler.sweep")
 
-SWEEP_SECONDS = 60
-
 
 @click.command()
 @click.option(
@@ -108,7 +106,7 @@ def _run(env: Env) -> None:
             _print(report)
 
     sched = BlockingScheduler(timezone="UTC")
-    sched.add_job(job, "interval", seconds=SWEEP_SECONDS, id="regie-sweep",
+    sched.add_job(job, "interval", seconds=sweeping.SWEEP_SECONDS, id="regie-sweep",
                   next_run_time=datetime.now(UTC), misfire_grace_time=None,
                   coalesce=True, max_instances=1, replace_existing=True)  # fmt: skip
     stopped = threading.Event()
@@ -119,7 +117,7 @@ def _run(env: Env) -> None:
             sched.shutdown(wait=False)
 
     with _on_signals(stop):
-        say(f"scheduler: sweeping every {SWEEP_SECONDS} s; Ctrl-C stops")
+        say(f"scheduler: sweeping every {sweeping.SWEEP_SECONDS} s; Ctrl-C stops")
         with contextlib.suppress(KeyboardInterrupt):
             sched.start()
     say("stopped")

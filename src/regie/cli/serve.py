@@ -14,6 +14,9 @@ from regie.cli.support import Env, pass_env, say
 )
 @click.option("--no-send", is_flag=True, help="Do not run the outbox sender in this process.")
 @click.option(
+    "--no-schedule", is_flag=True, help="Do not run the scheduler (reminders) in this process."
+)
+@click.option(
     "--interval",
     default=5.0,
     show_default=True,
@@ -21,12 +24,15 @@ from regie.cli.support import Env, pass_env, say
     help="Seconds between the sender's rounds.",
 )
 @pass_env
-def serve(env: Env, host: str, port: int, no_send: bool, interval: float) -> None:
-    """Run the web service (links in mails, the portal) and the outbox sender."""
+def serve(
+    env: Env, host: str, port: int, no_send: bool, no_schedule: bool, interval: float
+) -> None:
+    """Run the web service (links in mails, the portal), the outbox sender and the
+    scheduler."""
     from regie.web.serve import run
 
     run(env.database(), env.clock, host=host, port=port, send=not no_send, interval=interval,
-        echo=say)  # fmt: skip
+        echo=say, schedule=not no_schedule)  # fmt: skip
 
 
 COMMANDS = [serve]

@@ -70,6 +70,9 @@ class SchedulerChange(Change):
         return event
 
 
+SWEEP_SECONDS = 60  # the sweep runs at start and this often (regie scheduler, serve)
+
+
 @dataclass
 class SweepReport:
     at: datetime  # naive UTC

@@ -42,6 +42,7 @@ def run(
     send: bool,
     interval: float,
     echo: Callable[[str], None],
+    schedule: bool = True,
 ) -> None:
     import uvicorn
 
@@ -54,7 +55,9 @@ def run(
     )
     server = _Server(config)
     echo(f"regie serve: {app.state.regie.settings.base_url} (listening on {host}:{port})")
-    asyncio.run(_serve(server, db, clock, send=send, interval=interval, echo=echo))
+    asyncio.run(
+        _serve(server, db, clock, send=send, interval=interval, echo=echo, schedule=schedule)
+    )
     echo("regie serve: stopped")
 
 
@@ -78,7 +81,7 @@ def _Server(config: Any) -> Any:  # noqa: N802 - a class made on first use (uvic
 
 async def _serve(
     server: Any, db: Database, clock: Clock, *, send: bool, interval: float,
-    echo: Callable[[str], None],
+    echo: Callable[[str], None], schedule: bool = True,
 ) -> None:  # fmt: skip
     stop = asyncio.Event()
 
@@ -90,10 +93,13 @@ async def _serve(
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, shut_down)
     sending = asyncio.create_task(_send_loop(db, clock, stop, interval, echo)) if send else None
+    scheduler = _start_scheduler(db, clock, echo) if schedule else None
     try:
         await server.serve()  # returns after SIGTERM/SIGINT
     finally:
         stop.set()
+        if scheduler is not None:
+            scheduler.shutdown(wait=True)  # a firing in progress is finished
         if sending is not None:
             await sending
 
@@ -112,3 +118,25 @@ async def _send_loop(
             echo(f"regie serve: sent {done.sent}, retry later {done.retry}, failed {done.failed}")
 
     await watch(Sender(db, settings, clock), interval=interval, stop=stop, on_round=report)
+
+
+def _start_scheduler(db: Database, clock: Clock, echo: Callable[[str], None]) -> Any:
+    """The scheduler's sweep (issue 18) as an APScheduler job in this event loop: at start
+    and every minute; the sweep itself runs in APScheduler's thread pool."""
+    from datetime import UTC, datetime
+
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from regie.scheduler.sweep import SWEEP_SECONDS, sweep
+
+    def job() -> None:
+        report = sweep(db, clock)
+        if report.count:
+            echo(f"regie serve: scheduler fired {report.count}")
+
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.add_job(job, "interval", seconds=SWEEP_SECONDS, id="regie-sweep",
+                      next_run_time=datetime.now(UTC), misfire_grace_time=None,
+                      coalesce=True, max_instances=1, replace_existing=True)  # fmt: skip
+    scheduler.start()
+    return scheduler
