@@ -73,17 +73,27 @@ class WorkCalendar:
         key = (meeting_day, working_days)
         found = self._deadlines.get(key)
         if found is None:
-            found = self._deadlines[key] = self._count_back(meeting_day, working_days)
+            found = self._deadlines[key] = working_days_before(self, meeting_day, working_days)
         return found
 
-    def _count_back(self, meeting_day: date, working_days: int) -> date:
-        day = meeting_day
-        left = working_days
-        while left > 0:
-            day -= timedelta(days=1)
-            if self.is_working_day(day):
-                left -= 1
-        return day
+
+def working_days_before(calendar: WorkCalendar, day: date, working_days: int) -> date:
+    """The ``working_days``-th working day before ``day`` (``day`` itself for 0)."""
+    return _step(calendar, day, working_days, -1)
+
+
+def working_days_after(calendar: WorkCalendar, day: date, working_days: int) -> date:
+    """The ``working_days``-th working day after ``day`` (``day`` itself for 0)."""
+    return _step(calendar, day, working_days, 1)
+
+
+def _step(calendar: WorkCalendar, day: date, working_days: int, direction: int) -> date:
+    left = working_days
+    while left > 0:
+        day += timedelta(days=direction)
+        if calendar.is_working_day(day):
+            left -= 1
+    return day
 
 
 def _strings(value: object) -> list[str]:

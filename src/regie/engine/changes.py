@@ -38,7 +38,15 @@ class Change:
         self.tx = Tx(session)
         self.now: datetime = to_utc_naive(clock.now())
         self.facts = region_facts(self.tx)
-        self.actor = load_actor(self.facts, actor_id)
+        self.actor = self._actor(actor_id)
+        self.events: list[audit.Event] = []  # recorded in this change, in order
+
+    def _actor(self, actor_id: str | None) -> Actor:
+        return load_actor(self.facts, actor_id)
+
+    def _acting_for(self, acting_for: str | None) -> str | None:
+        """Whom an event speaks for when the service does not say: the actor's party."""
+        return acting_for or self.actor.party_id
 
     @property
     def is_coordinator(self) -> bool:
@@ -57,13 +65,14 @@ class Change:
             self.tx,
             at=self.now,
             actor=self.actor.id,
-            acting_for=acting_for or self.actor.party_id,
+            acting_for=self._acting_for(acting_for),
             action=action,
             proposal_id=proposal_id,
             meeting_id=meeting_id,
             payload=payload,
         )
         outbox.enqueue_for_event(self.tx, event)
+        self.events.append(event)
         return event
 
     def commit(self) -> None:

@@ -17,13 +17,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
 
 from regie.clock import to_local
 from regie.engine.audit import Event
-from regie.engine.calendar import WorkCalendar
+from regie.engine.calendar import WorkCalendar, working_days_after
 from regie.engine.facts import RegionFacts, region_facts
 from regie.engine.storage import Tx, as_datetime
 from regie.notifications.kinds import CONFIRM_WORKING_DAYS, EVENT_KINDS, rules_from_setting
@@ -227,16 +226,6 @@ def _meeting_facts(tx: Tx, meeting_id: str, calendar: WorkCalendar) -> dict[str,
         "meeting_status": row[8],
         "documents_due": due.isoformat(),  # the body's document deadline for this meeting
     }
-
-
-def working_days_after(calendar: WorkCalendar, day: date, working_days: int) -> date:
-    """The ``working_days``-th working day after ``day`` (a chair's confirm-by day)."""
-    left = working_days
-    while left > 0:
-        day += timedelta(days=1)
-        if calendar.is_working_day(day):
-            left -= 1
-    return day
 
 
 def _context(tx: Tx, event: Event, facts: dict[str, Any]) -> dict[str, Any]:

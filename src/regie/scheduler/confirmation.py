@@ -15,10 +15,11 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from regie.clock import to_local
+from regie.engine.calendar import working_days_after
 from regie.engine.machine import AWAITING
 from regie.engine.storage import as_datetime
 from regie.notifications.kinds import CONFIRM_WORKING_DAYS
-from regie.scheduler.rules import Due, register, reminder_time, working_days_after
+from regie.scheduler.rules import Due, register, reminder_time
 
 if TYPE_CHECKING:
     from regie.engine.calendar import WorkCalendar

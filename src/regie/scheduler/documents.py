@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from regie.clock import AMSTERDAM, to_local, to_utc_naive
 from regie.engine import documents
 from regie.engine import repository as repo
+from regie.engine.calendar import working_days_before
 from regie.engine.machine import CLOSED_STATES
 from regie.engine.placement import place, stage_body
 from regie.engine.storage import as_datetime
@@ -63,16 +64,6 @@ class Times:
     deadline: date  # local day: the last day documents may come in
     remind_at: datetime  # naive UTC
     defer_at: datetime  # naive UTC
-
-
-def working_days_before(calendar: WorkCalendar, day: date, working_days: int) -> date:
-    """The ``working_days``-th working day before ``day``."""
-    left = working_days
-    while left > 0:
-        day -= timedelta(days=1)
-        if calendar.is_working_day(day):
-            left -= 1
-    return day
 
 
 def times(calendar: WorkCalendar, starts_at: datetime, working_days: int) -> Times:

@@ -78,13 +78,3 @@ def reminder_time(calendar: WorkCalendar, day: date, hour: int = REMINDER_HOUR) 
     while not calendar.is_working_day(day):
         day += timedelta(days=1)
     return to_utc_naive(datetime.combine(day, time(hour), tzinfo=AMSTERDAM))
-
-
-def working_days_after(calendar: WorkCalendar, day: date, working_days: int) -> date:
-    """The ``working_days``-th working day after ``day``."""
-    left = working_days
-    while left > 0:
-        day += timedelta(days=1)
-        if calendar.is_working_day(day):
-            left -= 1
-    return day

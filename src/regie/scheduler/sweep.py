@@ -11,14 +11,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from regie.clock import Clock, to_utc_naive
-from regie.engine import audit
 from regie.engine.changes import Change
 from regie.engine.facts import Actor, region_facts
 from regie.engine.storage import AnySession, Database, Tx, as_datetime
-from regie.notifications import outbox
 from regie.scheduler.rules import Due, Rule, all_rules
 
 if TYPE_CHECKING:
@@ -39,35 +37,13 @@ class SchedulerChange(Change):
     (so nobody is left out of the notices as "the one who acted")."""
 
     def __init__(self, session: AnySession, clock: Clock) -> None:
-        self.session = session
-        self.tx = Tx(session)
-        self.now: datetime = to_utc_naive(clock.now())
-        self.facts = region_facts(self.tx)
-        self.actor = Actor(SCHEDULER_ACTOR, "regie", "", self.facts.language)
-        self.events: list[audit.Event] = []
+        super().__init__(session, clock, SCHEDULER_ACTOR)
 
-    def record(
-        self,
-        action: str,
-        *,
-        proposal_id: str | None = None,
-        meeting_id: str | None = None,
-        acting_for: str | None = None,
-        payload: dict[str, Any] | None = None,
-    ) -> audit.Event:
-        event = audit.append(
-            self.tx,
-            at=self.now,
-            actor=SCHEDULER_ACTOR,
-            acting_for=acting_for,
-            action=action,
-            proposal_id=proposal_id,
-            meeting_id=meeting_id,
-            payload=payload,
-        )
-        outbox.enqueue_for_event(self.tx, event)
-        self.events.append(event)
-        return event
+    def _actor(self, actor_id: str | None) -> Actor:
+        return Actor(SCHEDULER_ACTOR, "regie", "", self.facts.language)
+
+    def _acting_for(self, acting_for: str | None) -> str | None:
+        return acting_for  # no party: the scheduler speaks for nobody
 
 
 SWEEP_SECONDS = 60  # the sweep runs at start and this often (regie scheduler, serve)

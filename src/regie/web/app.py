@@ -26,7 +26,7 @@ from regie.engine.keys import Key
 from regie.engine.storage import Database, Tx
 from regie.errors import RegieError
 from regie.web import links
-from regie.web.pages import message
+from regie.web.pages import browser_language, message
 from regie.web.settings import WebSettings, load_web_settings
 
 # action -> module with `show(request, link)` and `submit(request, link)`
@@ -89,13 +89,13 @@ def create_app(db: Database, clock: Clock, key: Key) -> FastAPI:
     @app.exception_handler(RegieError)
     async def refused(request: Request, exc: RegieError) -> HTMLResponse:
         status = int(getattr(exc, "status", 0) or (409 if exc.exit_code == 3 else 400))
-        lang = _lang(request)
+        lang = browser_language(request)
         title = {"nl": "Dat lukt niet", "en": "That did not work"}[lang]
         return message(request, lang, title, str(exc), status=status)
 
     @app.exception_handler(HTTPException)
     async def not_found(request: Request, exc: HTTPException) -> HTMLResponse:
-        lang = _lang(request)
+        lang = browser_language(request)
         title = {"nl": "Niet gevonden", "en": "Not found"}[lang]
         text = {"nl": "Deze pagina bestaat niet.", "en": "This page does not exist."}[lang]
         return message(request, lang, title, text, status=exc.status_code)
@@ -148,9 +148,3 @@ def _portal_routes(app: FastAPI) -> None:
     routes = getattr(portal, "install", None)
     if routes is not None:
         routes(app)
-
-
-def _lang(request: Request) -> str:
-    """The language for a page that has no person yet: the browser's first choice."""
-    accepted = request.headers.get("accept-language", "").lower()
-    return "en" if accepted.startswith("en") else "nl"

@@ -66,3 +66,9 @@ def message(
 ) -> HTMLResponse:
     """A page that only says something: a link that is used up, a refusal, a thank-you."""
     return page(request, "message.html", lang, status=status, title=title, text=text)
+
+
+def browser_language(request: Request) -> str:
+    """The language for a page that has no person yet: the browser's first choice."""
+    accepted = request.headers.get("accept-language", "").lower()
+    return "en" if accepted.startswith("en") else "nl"

@@ -26,7 +26,7 @@ from regie.engine.storage import Tx
 from regie.errors import NotFound
 from regie.web import csrf, portal_views, session
 from regie.web.links import Link
-from regie.web.pages import message, page
+from regie.web.pages import browser_language, message, page
 
 if TYPE_CHECKING:
     from regie.web.app import WebState
@@ -56,11 +56,6 @@ TEXTS = {
 def _state(request: Request) -> WebState:
     state: WebState = request.app.state.regie
     return state
-
-
-def _lang(request: Request) -> str:
-    accepted = request.headers.get("accept-language", "").lower()
-    return "en" if accepted.startswith("en") else "nl"
 
 
 def _to_login() -> RedirectResponse:
@@ -119,7 +114,7 @@ def install(app: FastAPI) -> None:
 def login_form(request: Request) -> Response:
     if session.signed_in(request) is not None:
         return RedirectResponse("/", status_code=303)
-    return page(request, "login.html", _lang(request), minutes=session.SIGN_IN_MINUTES)
+    return page(request, "login.html", browser_language(request), minutes=session.SIGN_IN_MINUTES)
 
 
 async def login_request(request: Request) -> Response:
@@ -129,12 +124,14 @@ async def login_request(request: Request) -> Response:
     values = {k: v for k, v in form.multi_items() if isinstance(v, str)}
     csrf.check(state.key, request.cookies.get(csrf.COOKIE), values.get(csrf.FIELD), "/login")
     await run_in_threadpool(session.request_link, state, values.get("email", ""))
-    return page(request, "login_sent.html", _lang(request), minutes=session.SIGN_IN_MINUTES)
+    return page(
+        request, "login_sent.html", browser_language(request), minutes=session.SIGN_IN_MINUTES
+    )
 
 
 def logout_form(request: Request) -> Response:
     member = session.signed_in(request)
-    lang = member.language if member else _lang(request)
+    lang = member.language if member else browser_language(request)
     return page(request, "portal_logout.html", lang, member=member)
 
 
