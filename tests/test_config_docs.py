@@ -133,22 +133,23 @@ def _marked(kind: str) -> list[tuple[str, str]]:
 # --- what the loader accepts ---------------------------------------------------------------
 
 
-def _model_in(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
-    """(the model a field holds, whether as a list of them)."""
+def _model_in(annotation: Any) -> tuple[type[BaseModel] | None, str]:
+    """(the model a field holds, the key path's separator before its keys: "." for one,
+    "[]." for a list of them, ".*." for a table of them keyed by an id)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation, False
+        return annotation, "."
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is typing.Annotated:
         return _model_in(args[0])
-    if origin is list:
-        model, _ = _model_in(args[0])
-        return model, model is not None
+    if origin in (list, dict):
+        model, _ = _model_in(args[-1])
+        return model, "[]." if origin is list else ".*."
     if origin in (typing.Union, types.UnionType):
         for arg in args:
-            model, many = _model_in(arg)
+            model, sep = _model_in(arg)
             if model is not None:
-                return model, many
-    return None, False
+                return model, sep
+    return None, "."
 
 
 def _accepted(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, FieldInfo]]:
@@ -156,9 +157,9 @@ def _accepted(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, F
     for name, field in model.model_fields.items():
         key = prefix + (field.alias or name)
         yield key, field
-        inner, many = _model_in(field.annotation)
+        inner, sep = _model_in(field.annotation)
         if inner is not None:
-            yield from _accepted(inner, key + ("[]." if many else "."))
+            yield from _accepted(inner, key + sep)
 
 
 REFERENCES = (
@@ -187,6 +188,8 @@ def _default_problem(key: str, field: FieldInfo, cell: str) -> str | None:
         return None if cell.startswith("not set") else f"{key}: must start with 'not set'"
     if isinstance(default, BaseModel):
         return None
+    if default == {}:  # a table of tables keyed by id, empty
+        return None if cell.startswith("none") else f"{key}: must start with 'none'"
     shown = f"`{_toml(default)}`"
     return None if cell.startswith(shown) else f"{key}: default {shown}, documented {cell!r}"
 

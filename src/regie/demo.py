@@ -19,6 +19,7 @@ import click
 
 from regie import private_files
 from regie.clock import AMSTERDAM, FixedClock, to_local
+from regie.demo_scheduler import SchedulerWeeks
 from regie.demo_stories import START, Demo, Story
 from regie.engine import audit, queries
 from regie.engine.keys import Key
@@ -26,6 +27,7 @@ from regie.engine.setup import init_database
 from regie.engine.storage import Database
 from regie.errors import UsageError
 from regie.region import load_region
+from regie.scheduler.sweep import sweep
 from regie.workflows.definition import builtin_workflows
 
 
@@ -86,10 +88,16 @@ def run_demo(
             demo = Demo(db, region, echo)
             stories = [demo.adoption(), demo.information(), demo.advice()]
             interleave(demo, [*stories, demo.led_by_others(), demo.withdrawal()])
+            # the chair does not confirm at once: the scheduler reminds them every working
+            # day, then tells the coordinator; then the chair uses the link
+            weeks = SchedulerWeeks(demo, echo)
+            weeks.run(stop=lambda due: due.detail.get("kind") == "escalation")
             confirmed = confirm_over_http(demo, echo)
-            ok = _finish(demo, echo) and confirmed
+            weeks.run()
+            ok = weeks.done() and _finish(demo, echo) and confirmed
             next_morning = to_local(demo.clock.now()).date() + timedelta(days=1)
             demo.clock.set(datetime.combine(next_morning, time(8, 0), tzinfo=AMSTERDAM))
+            sweep(demo.db, demo.clock)  # the morning's digests
             _send_mail(demo, work / "mail", echo, kept=keep is not None)
             return ok
         finally:
@@ -109,7 +117,7 @@ def confirm_over_http(demo: Demo, echo: Callable[[str], None]) -> bool:
 
     pid = demo.awaiting
     assert pid is not None, "a story leaves one decision for its chair to confirm"
-    demo.clock.set(demo.clock.now() + timedelta(hours=1))  # that evening, after the meeting
+    demo.clock.set(demo.clock.now() + timedelta(hours=1))  # an hour after the last mail
     key = secret_of(demo.db)
     row_id, chair = _decision_mail(demo, pid)
     with _web_app(demo, key) as base_url:

@@ -34,6 +34,7 @@ from pydantic import (
 from regie.engine.calendar import public_holidays
 from regie.errors import ConfigError
 from regie.notifications.config import MailSettings, NotificationRules
+from regie.region_scheduler import SchedulerTable
 from regie.region_structure import (
     Kind,
     Roles,
@@ -207,6 +208,7 @@ class Region(_Model):
     mail: MailSettings = Field(default_factory=MailSettings)
     notifications: NotificationRules = Field(default_factory=NotificationRules)
     web: WebTable = Field(default_factory=WebTable)
+    scheduler: SchedulerTable = Field(default_factory=SchedulerTable)
     structure: StructureSpec = Field(default_factory=StructureSpec)
     workflows: dict[str, Workflow] = Field(default_factory=dict)  # per purpose, resolved
     own_workflows: frozenset[str] = frozenset()  # purposes the region defines itself
@@ -267,6 +269,7 @@ class _RegionFile(_Model):
     mail: MailSettings = Field(default_factory=MailSettings)
     notifications: NotificationRules = Field(default_factory=NotificationRules)
     web: WebTable = Field(default_factory=WebTable)
+    scheduler: SchedulerTable = Field(default_factory=SchedulerTable)
     structure: StructureSpec = Field(default_factory=StructureSpec)
     workflows: WorkflowsSpec = Field(default_factory=WorkflowsSpec)
 
@@ -329,6 +332,7 @@ def parse_region(text: str, source: str) -> Region:
         mail=parsed.mail,
         notifications=parsed.notifications,
         web=parsed.web,
+        scheduler=parsed.scheduler,
         structure=parsed.structure,
         workflows=workflows,
         own_workflows=frozenset(own),

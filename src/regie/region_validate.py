@@ -353,6 +353,13 @@ def _focus_point_leads(region: Region) -> Iterator[Problem]:
                 yield f"focus_points[{i}].{key}", _unknown("person", lead, people, "[[people]]")
 
 
+def _scheduler_bodies(region: Region) -> Iterator[Problem]:
+    bodies = [body.id for body in region.bodies]
+    for body in region.scheduler.bodies:
+        if body not in bodies:
+            yield f"scheduler.bodies.{body}", _unknown("body", body, bodies, "[[bodies]]")
+
+
 CHECKS: tuple[Check, ...] = (
     _unique_ids,
     _people,
@@ -362,6 +369,7 @@ CHECKS: tuple[Check, ...] = (
     _mandate_overlaps,
     _substitutes,
     _focus_point_leads,
+    _scheduler_bodies,
 )
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
+import sqlite3
+from contextlib import closing
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -15,6 +18,8 @@ from regie.engine.storage import Tx
 from regie.notifications import outbox
 from regie.notifications.render import render_notice
 from regie.notifications.types import Notice, OutboxRow
+from regie.scheduler import digest
+from regie.scheduler.sweep import sweep
 
 
 def notify(world: Any, person: Any, kind: str, proposal_id: str, title: str) -> None:
@@ -27,6 +32,9 @@ def notify(world: Any, person: Any, kind: str, proposal_id: str, title: str) -> 
         at = world.clock.now().replace(tzinfo=None)
         outbox.insert_notices(tx, event_id, at, [notice])
         session.commit()
+
+
+ONLY = {"digest": digest.RULE}
 
 
 def render(tx: Tx, row: OutboxRow, *, sender_address: str) -> EmailMessage:
@@ -59,6 +67,9 @@ def test_digest_person_gets_one_mail_a_day(world: Any, smtp: Any) -> None:
 
     world.clock.set(datetime(2026, 11, 24, 7, tzinfo=AMSTERDAM))  # the next morning
     notify(world, fan, "returned", "P-2026-003", "Vandaag")  # today's: tomorrow's digest
+    assert drain(sender).sent == 0  # the scheduler bundles the digests at 08:00
+    world.clock.set(datetime(2026, 11, 24, 8, tzinfo=AMSTERDAM))
+    assert [d.item for d in sweep(world.db, world.clock, ONLY).fired] == ["digest:2026-11-24"]
     assert drain(sender).sent == 1
     assert len(handler.messages) == 2
     mail = handler.messages[1]
@@ -83,10 +94,27 @@ def test_digest_person_gets_one_mail_a_day(world: Any, smtp: Any) -> None:
     assert statuses(world, fan.id)[-2:] == [("returned", "digest"), ("digest", "sent")]
 
     world.clock.advance(timedelta(hours=10))  # later the same day: nothing more
+    assert sweep(world.db, world.clock, ONLY).count == 0
     assert drain(sender).sent == 0
     assert outbox.build_digests(world.db, now=world.clock.now()) == 0
     assert len(handler.messages) == 2
     assert world.sql("SELECT COUNT(*) FROM outbox WHERE kind = 'digest'")[0][0] == 1
+
+
+def test_without_the_scheduler_digest_rule_the_sender_bundles(world: Any, smtp: Any) -> None:
+    """A region that switched the rule off (``[scheduler] off = ["digest"]``) gets its
+    digests from the sender's first drain of the day, as before the scheduler."""
+    handler, port = smtp
+    fan = next(p for p in world.region.people if p.digest)
+    notify(world, fan, "submitted", "P-2026-001", "Dashboard jeugd")
+    sender = make_sender(world, port, render=render)
+    world.clock.set(datetime(2026, 11, 24, 7, tzinfo=AMSTERDAM))
+    assert drain(sender).sent == 0
+    with closing(sqlite3.connect(world.path)) as conn, conn:
+        conn.execute("UPDATE region_setting SET value = ? WHERE key = 'scheduler'",
+                     (json.dumps({"off": ["digest"]}),))  # fmt: skip
+    assert drain(sender).sent == 1
+    assert [m.rcpt_tos for m in handler.messages] == [(fan.email,)]
 
 
 def test_digest_day_follows_amsterdam_midnight(world: Any) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from icalendar import Calendar
 
-from regie.clock import AMSTERDAM
+from regie.clock import AMSTERDAM, to_local
 from regie.engine import agenda, decisions, moves
 from regie.engine.setup import init_database
 from regie.engine.storage import Tx
@@ -138,7 +138,23 @@ def _story(world: Any) -> dict[str, str]:
     sweep(world.db, world.clock, {"confirmation": ConfirmationRule()})
     world.call(decisions.confirm, proposal_id=ids["advice"], actor=chair, version=1)
     world.call(agenda.oogo_news, meeting_id=meeting)
+    _scheduler_month(world, leads)
     return ids
+
+
+def _scheduler_month(world: Any, leads: dict[str, str]) -> None:
+    """Six weeks of the scheduler with every rule: a sweep at 08:00 and 09:00 each day
+    (digests, empty agendas, agendas published, documents reminders, deferrals after a
+    meeting and at a document deadline), while a proposal with a follow-up moves on."""
+    follow_up = world.submit("adoption", title="Uitvoering", follow_up=True, **leads)
+    day = to_local(world.clock.now()).date()
+    for _ in range(40):
+        day = max(day, to_local(world.clock.now()).date()) + timedelta(days=1)
+        for hour in (8, 9):
+            world.at(datetime.combine(day, time(hour), tzinfo=AMSTERDAM))
+            sweep(world.db, world.clock)
+        if world.show(follow_up)["state"] == "table":
+            world.advance(follow_up)
 
 
 def _rows(world: Any) -> list[OutboxRow]:
@@ -206,6 +222,15 @@ def test_every_kind_every_purpose_and_outcome_is_rendered(story: dict[str, Any])
         "route_proposed",
         "route_set",
         "sign_in",
+        # scheduler notices this story does not reach; tests/scheduler renders each of
+        # them from real rows in Dutch and English
+        "absence_reminder",
+        "agenda_unapproved",
+        "coverage_escalated",
+        "coverage_reminder",
+        "feasibility_concern",
+        "feasibility_reminder",
+        "mandate_expiring",
     }
     seen = {(m.kind, m.row.context.get("purpose"), m.lang) for m in mails}
     for purpose in OUTCOMES:
@@ -335,7 +360,9 @@ def test_calendar_parts_are_meeting_requests(story: dict[str, Any]) -> None:
 
 
 def test_the_digest_carries_what_the_single_mails_carry(story: dict[str, Any]) -> None:
-    digests = [m for m in story["mails"] if m.kind == "digest"]
+    # the digests of one notice each (the scheduler's real digests bundle several)
+    digests = [m for m in story["mails"] if m.kind == "digest" and len(m.row.context["items"]) == 1]
+    assert len(digests) > 20
     for mail in digests:
         [item] = mail.row.context["items"]
         method = NOTICE_KINDS[item["kind"]].invite

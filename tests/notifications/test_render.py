@@ -101,6 +101,31 @@ _WAITING = {"rule": "confirmation", "due": "2026-10-23", "missing": "confirmatio
 PAYLOADS["confirmation_reminder"] = _WAITING
 PAYLOADS["confirmation_escalated"] = {**_WAITING, "due": "2026-10-28", "working_days": 5}
 PAYLOADS["documents_reminder"] = {"deadline": "2026-10-08", "by": "scheduler", "rule": "documents"}
+PAYLOADS["mandate_expiring"] = {
+    "rule": "mandate_expiry", "to": ["jan"], "person": "jan", "person_name": "Jan Jansen",
+    "party": "ede", "party_name": "Ede", "body": "ao", "body_name": "AO",
+    "valid_until": "2026-12-31",
+    "meetings": [{"id": "ao-2027-01-07", "starts_at": "2027-01-07T09:30:00+01:00",
+                  "items": [{"proposal": "P-2026-001", "title": "Dashboard"}]}],
+}  # fmt: skip
+PAYLOADS["feasibility_reminder"] = {"rule": "feasibility", "party": "ede", "party_name": "Ede",
+                                    "to": ["jan"], "working_days": 7}  # fmt: skip
+PAYLOADS["feasibility_concern"] = {"party": "ede", "party_name": "Ede", "feasible": False,
+                                   "text": "Only from 2028.", "to": ["jan"]}  # fmt: skip
+PAYLOADS["agenda_unapproved"] = {"rule": "agenda", "publish_on": "2026-10-02",
+                                 "missing": "approval", "final": False, "items": 2,
+                                 "routing_body": "Voorzitters",
+                                 "routing_article": "het"}  # fmt: skip
+PAYLOADS["agenda_empty"] = {"rule": "agenda", "publish_on": "2026-10-02"}
+PAYLOADS["coverage_reminder"] = {"rule": "coverage", "due": "2026-10-02", "to": ["jan-jansen"],
+                                 "party": "ede", "party_name": "Ede", "working_days": 7}
+PAYLOADS["coverage_escalated"] = {"rule": "coverage", "due": "2026-10-09", "working_days": 2,
+                                  "items": [{"proposal": "P-2026-001", "title": "Dashboard",
+                                             "parties": ["ede"], "party_names": ["Ede"]}]}
+PAYLOADS["absence_reminder"] = {"rule": "absence", "due": "2026-10-09", "to": ["jan-jansen"],
+                                "party": "ede", "party_name": "Ede", "announced_on": "2026-10-01",
+                                "which": "first",
+                                "items": [{"proposal": "P-2026-001", "title": "Dashboard"}]}
 PAYLOADS["digest"] = {}
 PAYLOADS["sign_in"] = {}
 DIGEST_ITEMS = [
@@ -108,7 +133,9 @@ DIGEST_ITEMS = [
      "context": {"title": "Dashboard <b>", "body_name": "AO", "starts_at": BASE["starts_at"]}},
     {"kind": "oogo_news", "proposal_id": None, "meeting_id": "oogo-2026-10-20", "context": {}},
 ]  # fmt: skip
-MEETING_KINDS = {"agenda", "meeting_changed", "meeting_cancelled", "oogo_news"}
+MEETING_KINDS = {"agenda", "meeting_changed", "meeting_cancelled", "oogo_news", "mandate_expiring",
+                 "agenda_unapproved", "agenda_empty", "coverage_escalated",
+                 "absence_reminder"}  # fmt: skip
 GREETING = {"nl": "Beste Jan Jansen", "en": "Dear Jan Jansen"}
 
 

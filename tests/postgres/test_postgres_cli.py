@@ -98,6 +98,7 @@ HAPPY: dict[tuple[str, ...], list[str]] = {
     ("docs", "add"): ["P-2026-003", "--url", "https://example.org/notitie.pdf"],
     ("docs", "list"): ["P-2026-003", "--json"],
     ("exception",): ["P-2026-003", "--meeting", MEETING, "--reason", "stukken volgen"],
+    ("feasibility",): ["P-2026-003", "--party", "ede", "--feasible", "--text", "past"],
     ("advance",): ["P-2026-003"],
     ("agenda",): [],
     ("agenda", "approve"): ["oogo-2027-04-22"],

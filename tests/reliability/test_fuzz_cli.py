@@ -130,6 +130,7 @@ TEMPLATES = [
 )
 @example(["show", "{0}"], "P-2026-001", "", "coordinator", "garbage")
 @example(["--db", "{0}", "list"], "~0", "", "coordinator", d.START)  # found: RuntimeError
+@example(["db", "backup", "{0}"], "x" * 300, "", "coordinator", d.START)  # found: ENAMETOOLONG
 def test_generated_values(
     fuzz_db: Path, template: list[str], a: str, b: str, user: str, now: str
 ) -> None:

@@ -25,7 +25,11 @@ SENDER = "regie@foodvalley.example.org"
 PROPOSAL = "P-2026-001"
 MESSAGE_ID = "<regie-outbox-41@foodvalley.example.org>"
 MARK = "<fz>"  # goes into every title: the HTML part must show it escaped
-MEETING_KINDS = {"agenda", "meeting_changed", "meeting_cancelled", "oogo_news"}
+MEETING_KINDS = {"agenda", "meeting_changed", "meeting_cancelled", "oogo_news", "mandate_expiring",
+                 "agenda_unapproved", "agenda_empty", "coverage_escalated", "absence_reminder"}
+# kinds whose mail names no proposal (the scheduler's agenda notices count the items)
+NAME_NO_PROPOSAL = {"meeting_changed", "meeting_cancelled", "sign_in", "agenda_unapproved",
+                    "agenda_empty"}
 HEADERS = {"From", "To", "Subject", "Date", "Message-ID", "Auto-Submitted", "X-Regie-Notice",
            "MIME-Version", "Content-Type", "Content-Language"}  # fmt: skip
 THREADED = HEADERS | {"In-Reply-To", "References"}
@@ -79,6 +83,23 @@ def clipped(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def _scheduler_payload(kind: str, v: dict[str, str], title: str) -> dict[str, Any]:
+    """What the scheduler's events carry (regie.scheduler), with the generated texts."""
+    item = {"proposal": PROPOSAL, "title": title, "parties": ["ede"], "party_names": [v["name"]]}
+    common = {"rule": kind, "due": "2026-10-02", "to": ["jan-jansen"], "party": "ede",
+              "party_name": v["name"], "working_days": 3, "person_name": v["person"],
+              "body_name": v["name"], "valid_until": "2026-12-31", "announced_on": "2026-10-01",
+              "which": "first", "publish_on": "2026-10-02", "feasible": False}  # fmt: skip
+    if kind == "agenda_unapproved":
+        return {**common, "missing": "approval", "final": False, "items": 2,
+                "routing_body": v["name"], "routing_article": "het"}  # fmt: skip
+    if kind == "mandate_expiring":
+        meeting = {"id": "ao-2027-01-07", "starts_at": "2027-01-07T09:30:00+01:00",
+                   "items": [item]}  # fmt: skip
+        return {**common, "meetings": [meeting]}
+    return {**common, "items": [item]}
+
+
 def context(kind: str, v: dict[str, str]) -> dict[str, Any]:
     title = v["title"] + MARK
     payload: dict[str, Any] = {
@@ -111,6 +132,7 @@ def context(kind: str, v: dict[str, str]) -> dict[str, Any]:
         "actor_name": v["name"], "at": "2026-10-01T08:00:00Z", "region": v["region"],
         "recipient_name": v["person"], "lea": v["name"], "payload": payload,
     }  # fmt: skip
+    payload.update(_scheduler_payload(kind, v, title))
     if kind == "digest":
         ctx["day"] = "2026-11-23"
         ctx["items"] = [
@@ -175,7 +197,7 @@ def check(kind: str, lang: str, v: dict[str, str]) -> None:
     assert plain is not None and html is not None
     plain_text, html_text = plain.get_content(), html.get_content()
     assert isinstance(plain_text, str) and isinstance(html_text, str)
-    if kind not in ("meeting_changed", "meeting_cancelled", "sign_in"):  # these name none
+    if kind not in NAME_NO_PROPOSAL:  # these name none
         assert MARK not in html_text and "&lt;fz&gt;" in html_text
         assert MARK in plain_text
     has_invite = any(p.get_content_type() == "text/calendar" for p in parsed.walk())

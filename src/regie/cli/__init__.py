@@ -42,6 +42,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "parties": ("parties", "Correct the concerned parties of an open..."),
     "docs": ("docs", "A proposal's documents: `docs add P-…..."),
     "exception": ("docs", "Chair of the meeting's body: let a..."),
+    "feasibility": ("feasibility", "A concerned party states whether a..."),
     "serve": ("serve", "Run the web service (links in mails, the..."),
     "due": ("scheduler", "What the scheduler's rules fire: overdue..."),
     "scheduler": ("scheduler", "Fire what is due (reminders, escalations):..."),

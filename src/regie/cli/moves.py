@@ -132,6 +132,12 @@ def init(env: Env, config_file: str, check_only: bool, as_json: bool) -> None:
     metavar="PARTY|BODY",
     help="For advice: whom the advice is for, a party or body id (or party:ID / body:ID).",
 )
+@click.option(
+    "--follow-up",
+    is_flag=True,
+    help="A decision with a follow-up: each concerned party states whether it is "
+    "feasible (regie feasibility).",
+)
 @meeting_option
 @as_option
 @pass_env

@@ -21,6 +21,7 @@ from regie.engine import repository as repo
 from regie.engine.changes import Change, begin
 from regie.engine.ids import order_by_proposal
 from regie.engine.repository import MeetingRow
+from regie.engine.storage import Tx
 from regie.errors import UsageError
 
 if TYPE_CHECKING:
@@ -239,6 +240,18 @@ def oogo_news(*, session: Session, clock: Clock, actor: str | None, meeting_id: 
             "region config (e.g. news_to = [\"lea\"]) and run 'regie init --config FILE'"
         )
     roles.require_chair_or_coordinator(ch, meeting.body_id, f"send the news of {meeting_id}")
+    result = record_news(ch, meeting)
+    ch.commit()
+    return result
+
+
+def record_news(ch: Change, meeting: MeetingRow) -> NewsResult:
+    """The ``oogo_news`` event (and its mails) of a top meeting, in ``ch``'s transaction
+    (no commit: :func:`oogo_news` commits, the scheduler's sweep commits its firing): the
+    confirmed decisions no earlier news carried. Raises :class:`UsageError` when the
+    meeting has not taken place or there is nothing (new) to send."""
+    meeting_id = meeting.id
+    news_bodies = ch.facts.roles.news_bodies
     if meeting.starts_at > ch.now:
         raise UsageError(
             f"meeting {meeting_id} has not taken place yet; send its news after the meeting"
@@ -275,14 +288,17 @@ def oogo_news(*, session: Session, clock: Clock, actor: str | None, meeting_id: 
             "anchor": anchor.current(ch.tx),  # the audit head as the news goes out
         },
     )
-    ch.commit()
     return NewsResult(meeting_id, len(decisions), bodies, ev.id)
 
 
 def _already_sent(ch: Change, meeting_id: str) -> set[tuple[str, int]]:
+    return news_sent(ch.tx, meeting_id)
+
+
+def news_sent(tx: Tx, meeting_id: str) -> set[tuple[str, int]]:
     """(proposal, version) of every decision earlier news of this meeting carried."""
     sent: set[tuple[str, int]] = set()
-    for (payload,) in ch.tx.all(
+    for (payload,) in tx.all(
         "SELECT payload FROM audit_event WHERE action = 'oogo_news' AND meeting_id = ?",
         (meeting_id,),
     ):

@@ -71,7 +71,14 @@ def _target(db: Database, target: str | os.PathLike[str], force: bool) -> Path:
         dest = Path(text).expanduser()
     except RuntimeError:
         raise UsageError(f"{text!r}: cannot expand '~'; give a full path") from None
-    if dest.is_dir():
+    try:
+        folder = dest.is_dir()
+    except OSError as exc:  # a name too long for the file system, say
+        raise UsageError(
+            f"{text[:80]!r}{'…' if len(text) > 80 else ''} is not a usable file name for the "
+            f"backup ({exc.strerror or exc}); give a shorter path"
+        ) from None
+    if folder:
         raise UsageError(f"{dest} is a folder; give a file name, e.g. {dest / 'regie-backup.db'}")
     if os.path.lexists(dest) and not force:
         raise UsageError(

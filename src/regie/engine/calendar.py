@@ -43,6 +43,7 @@ class WorkCalendar:
         self.open_days = open_days
         self._holidays = dict(known_holidays or {})  # year -> public holidays (stored at init)
         self._deadlines: dict[tuple[date, int], date] = {}
+        self._steps: dict[tuple[date, int, int], date] = {}  # (day, n, direction) -> day
 
     @classmethod
     def from_setting(cls, setting: Mapping[str, object]) -> WorkCalendar:
@@ -87,13 +88,24 @@ def working_days_after(calendar: WorkCalendar, day: date, working_days: int) -> 
     return _step(calendar, day, working_days, 1)
 
 
+_MAX_STEPS = 100_000  # remembered answers per calendar (a long-running scheduler asks daily)
+
+
 def _step(calendar: WorkCalendar, day: date, working_days: int, direction: int) -> date:
+    key = (day, working_days, direction)
+    found = calendar._steps.get(key)
+    if found is not None:
+        return found
     left = working_days
+    found = day
     while left > 0:
-        day += timedelta(days=direction)
-        if calendar.is_working_day(day):
+        found += timedelta(days=direction)
+        if calendar.is_working_day(found):
             left -= 1
-    return day
+    if len(calendar._steps) >= _MAX_STEPS:
+        calendar._steps.clear()
+    calendar._steps[key] = found
+    return found
 
 
 def _strings(value: object) -> list[str]:

@@ -81,6 +81,7 @@ SUBMITTED = (  # proposal column, key of the `submitted` payload
     ("official_lead", "official_lead"),
     ("documents", "documents"),
     ("addressee", "addressee"),
+    ("follow_up", "follow_up"),  # issue 18 (absent before)
 )
 PROPOSAL_COLUMNS = (
     "id",

@@ -11,6 +11,7 @@ from datetime import date
 
 from pydantic import NaiveDatetime as datetime  # stored as naive UTC
 from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
 
 
@@ -50,6 +51,7 @@ class BodyMember(SQLModel, table=True):
 
 
 class Mandate(SQLModel, table=True):
+    __table_args__ = (Index("ix_mandate_valid_until", "valid_until"),)  # 0013
     id: int | None = Field(default=None, primary_key=True)
     person_id: str = Field(foreign_key="person.id", index=True)
     party_id: str = Field(foreign_key="party.id")
@@ -83,7 +85,11 @@ class RegionSetting(SQLModel, table=True):
 
 
 class Meeting(SQLModel, table=True):
-    __table_args__ = (Index("ix_meeting_body_start", "body_id", "starts_at"),)
+    __table_args__ = (
+        Index("ix_meeting_body_start", "body_id", "starts_at"),
+        Index("ix_meeting_starts_at", "starts_at"),  # 0012: the scheduler's time windows
+        Index("ix_meeting_ends_at", "ends_at"),  # 0012
+    )
     id: str = Field(primary_key=True)
     body_id: str = Field(foreign_key="body.id")
     starts_at: datetime
@@ -131,6 +137,7 @@ class Proposal(SQLModel, table=True):
     submitted_at: datetime
     updated_at: datetime
     addressee: str | None = None  # advice: "party:<id>" or "body:<id>"
+    follow_up: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})  # 0013
 
 
 class ProposalParty(SQLModel, table=True):
@@ -163,6 +170,8 @@ class PriorPosition(SQLModel, table=True):
 
 class Decision(SQLModel, table=True):
     """One version of the decision text of a proposal; a new version restarts confirmation."""
+
+    __table_args__ = (Index("ix_decision_meeting", "meeting_id"),)  # 0012
 
     proposal_id: str = Field(foreign_key="proposal.id", primary_key=True)
     version: int = Field(primary_key=True)
@@ -224,11 +233,29 @@ class Firing(SQLModel, table=True):
     none) and due date, when, and its first audit event. The unique key makes each firing
     happen once, also with several schedulers on one database."""
 
-    __table_args__ = (UniqueConstraint("rule", "item", "person", "due_at", name="uq_firing_key"),)
+    __table_args__ = (
+        UniqueConstraint("rule", "item", "person", "due_at", name="uq_firing_key"),
+        Index("ix_firing_due_at", "due_at"),  # 0012
+    )
     id: int | None = Field(default=None, primary_key=True)
     rule: str
     item: str
     person: str
     due_at: datetime
     fired_at: datetime
+    event_id: int | None = None
+
+
+class Feasibility(SQLModel, table=True):
+    """A concerned party's statement whether a proposal's follow-up is feasible (migration
+    0013, ``regie feasibility``): the latest per proposal and party stands."""
+
+    __table_args__ = (Index("ix_feasibility_proposal_party", "proposal_id", "party_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: str = Field(foreign_key="proposal.id")
+    party_id: str = Field(foreign_key="party.id")
+    person_id: str = Field(foreign_key="person.id")  # who stated it (for the party)
+    feasible: bool
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    stated_at: datetime
     event_id: int | None = None

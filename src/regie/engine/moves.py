@@ -117,9 +117,12 @@ def submit(
     documents: Sequence[str] = (),
     meeting: str | None = None,
     addressee: str | None = None,
+    follow_up: bool = False,
 ) -> MoveResult:
     """A new proposal at its originating table, on that table's next open meeting.
-    ``table`` may be left out when the workflow's first stage has only one body."""
+    ``table`` may be left out when the workflow's first stage has only one body.
+    ``follow_up``: a decision with a follow-up, whose concerned parties state whether it
+    is feasible (:mod:`regie.engine.feasibility`)."""
     title = text_input.title(title)
     summary = text_input.text(summary, "the summary (--summary)", limit=text_input.SUMMARY_MAX)
     documents = text_input.links(documents)
@@ -128,6 +131,7 @@ def submit(
     table = submission.start_table(ch, cw, table)
     submission.check_refs(ch, parties, focus_point, (admin_lead, official_lead))
     to = submission.addressee(ch, cw, addressee)
+    submission.check_follow_up(cw, follow_up)
     roles.require_member_or_coordinator(ch, table, "submit a proposal to this table")
     year = to_local(ch.now).year
     pid = f"P-{year}-{repo.next_proposal_number(ch.tx, year):03d}"
@@ -137,8 +141,8 @@ def submit(
     ch.tx.execute(
         "INSERT INTO proposal (id, title, summary, purpose, workflow_digest, table_id, "
         "focus_point, admin_lead, official_lead, documents, route, stage, state, meeting_id, "
-        "version, submitted_by, submitted_at, updated_at, addressee) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
+        "version, submitted_by, submitted_at, updated_at, addressee, follow_up) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)",
         (
             pid,
             title,
@@ -158,6 +162,7 @@ def submit(
             ch.now,
             ch.now,
             to,
+            follow_up,
         ),
     )
     for party in sorted(set(parties)):
@@ -182,6 +187,7 @@ def submit(
             "official_lead": official_lead,
             "documents": list(documents),
             "addressee": to,
+            "follow_up": follow_up,
         },
     )
     ch.commit()

@@ -32,6 +32,8 @@ REVISIONS: tuple[str, ...] = (
     "0009",
     "0010",
     "0011",
+    "0012",
+    "0013",
 )
 
 # sqlite_master: how many tables the database has (SQLite's own left out, as SQLAlchemy's

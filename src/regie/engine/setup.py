@@ -137,6 +137,7 @@ def _settings(session: Session, region: Region, this_year: int) -> None:
     values["mail"] = region.mail.model_dump(exclude_none=True)
     values["notifications"] = region.notifications.model_dump()
     values["web"] = region.web.as_setting()  # read by regie.web.settings
+    values["scheduler"] = region.scheduler.as_setting()  # read by regie.scheduler.settings
     old = session.get(m.RegionSetting, "generation")
     values["generation"] = (json.loads(old.value) if old else 0) + 1  # invalidates caches
     if session.get(m.RegionSetting, INSTALLATION_KEY) is None:  # kept when init runs again

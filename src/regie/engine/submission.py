@@ -69,3 +69,13 @@ def check_refs(
     for lead in leads:
         if lead and ch.tx.one("SELECT 1 FROM person WHERE id = ?", (lead,)) is None:
             raise UsageError(f"unknown lead '{lead}'; leads are people from the region config")
+
+
+def check_follow_up(cw: CompiledWorkflow, follow_up: bool) -> None:
+    """Only an adoption has a follow-up whose feasibility the concerned parties state
+    (rules of conduct, point 7; issue 18: "an adoption with a follow-up")."""
+    if follow_up and cw.workflow.purpose != "adoption":
+        raise UsageError(
+            f"{cw.workflow.purpose} proposals have no follow-up whose feasibility the parties "
+            "state; leave out --follow-up (adoption proposals can have one)"
+        )

@@ -197,5 +197,13 @@ class NotificationRules(_Settings):
     confirmation_reminder: Groups = _default("confirmation_reminder")
     confirmation_escalated: Groups = _default("confirmation_escalated")
     documents_reminder: Groups = _default("documents_reminder")
+    agenda_unapproved: Groups = _default("agenda_unapproved")
+    agenda_empty: Groups = _default("agenda_empty")
+    coverage_reminder: Groups = _default("coverage_reminder")
+    coverage_escalated: Groups = _default("coverage_escalated")
+    absence_reminder: Groups = _default("absence_reminder")
+    mandate_expiring: Groups = _default("mandate_expiring")
+    feasibility_reminder: Groups = _default("feasibility_reminder")
+    feasibility_concern: Groups = _default("feasibility_concern")
     digest: DigestGroups = _default("digest")  # always []: people opt in themselves
     sign_in: SignInGroups = _default("sign_in")  # always ["actor"]: the person who asks

@@ -29,6 +29,7 @@ GROUPS: dict[str, str] = {
     "([structure] news_to)",
     "actor": "the person who acted: the only group that reaches them about their own action",
     "submission_recipients": "everyone who got a notice of the proposal's submission",
+    "named": "the people the event names (the scheduler's reminders: whom it is for)",
 }
 # Earlier names of groups, still accepted in [notifications].
 GROUP_ALIASES: dict[str, str] = {
@@ -106,6 +107,51 @@ NOTICE_KINDS: dict[str, NoticeKind] = {
             "no documents yet, 3 working days before the document deadline (by the scheduler)",
             ("leads",),
         ),
+        NoticeKind(
+            "mandate_expiring",
+            "a mandate ends in 20 working days and meetings with items for its party come "
+            "after it (by the scheduler)",
+            ("named", "coordinator"),
+        ),
+        NoticeKind(
+            "feasibility_reminder",
+            "a concerned party has not stated whether a follow-up is feasible (by the scheduler)",
+            ("named",),
+        ),
+        NoticeKind(
+            "feasibility_concern",
+            "a concerned party stated that a follow-up is not feasible",
+            ("named",),
+        ),
+        NoticeKind(
+            "coverage_reminder",
+            "a concerned party of an item that needs a mandate is not yet covered, 7 and 3 "
+            "working days before the meeting (by the scheduler)",
+            ("named",),
+        ),
+        NoticeKind(
+            "coverage_escalated",
+            "parties still not covered 2 working days before the meeting (by the scheduler)",
+            ("body_chair", "coordinator"),
+        ),
+        NoticeKind(
+            "absence_reminder",
+            "a representative who announced absence has no substitute and no prior position "
+            "for their party (by the scheduler)",
+            ("named",),
+        ),
+        NoticeKind(
+            "agenda_unapproved",
+            "the routing body has not approved the top meeting's agenda: 2 working days "
+            "before its publication day, and on that day, when it is not sent (by the scheduler)",
+            ("coordinator",),
+        ),
+        NoticeKind(
+            "agenda_empty",
+            "a meeting's agenda is empty on its publication day: not sent; cancel the meeting? "
+            "(by the scheduler)",
+            ("coordinator",),
+        ),
         # Never caused by an event: outbox.build_digests bundles a person's notices into it.
         NoticeKind("digest", "the daily digest for people with digest = true", ()),
         # Never caused by an event: a member asks the portal for it (regie.web.portal).
@@ -145,6 +191,14 @@ EVENT_KINDS: dict[str, tuple[str, ...]] = {
     "reminder_sent:confirmation": ("confirmation_reminder",),
     "escalated:confirmation": ("confirmation_escalated",),
     "reminder_sent:documents": ("documents_reminder",),
+    "reminder_sent:agenda": ("agenda_unapproved",),
+    "agenda_empty:agenda": ("agenda_empty",),
+    "reminder_sent:coverage": ("coverage_reminder",),
+    "escalated:coverage": ("coverage_escalated",),
+    "reminder_sent:absence": ("absence_reminder",),
+    "reminder_sent:mandate_expiry": ("mandate_expiring",),
+    "reminder_sent:feasibility": ("feasibility_reminder",),
+    "feasibility_stated": ("feasibility_concern",),  # payload "to": the chair, if not feasible
 }
 
 # A chair confirms a recorded (or amended) decision within this many working days of the

@@ -136,50 +136,65 @@ def build_digests(db: Database, *, now: datetime, tz: ZoneInfo = AMSTERDAM) -> i
     """Bundle each person's ``digest`` rows from before today (local time) into one queued
     ``digest`` row; the bundled rows become ``digested``. One short committed transaction;
     running it again the same day finds nothing left. Returns how many digests it made."""
+    with db.transaction() as session:
+        made = bundle_digests(Tx(session), now=now, tz=tz)
+        session.commit()
+    return made
+
+
+def digests_by_sender(db: Database) -> bool:
+    """Does the sender bundle the digests at each drain? Only when the region switched the
+    scheduler's ``digest`` rule off (``[scheduler] off = ["digest"]``): otherwise the
+    scheduler bundles them at the region's digest hour (regie.scheduler.digest)."""
+    with db.transaction(write=False) as session:
+        raw = Tx(session).scalar("SELECT value FROM region_setting WHERE key = 'scheduler'")
+    return "digest" in (json.loads(raw) if raw else {}).get("off", ())
+
+
+def bundle_digests(tx: Tx, *, now: datetime, tz: ZoneInfo = AMSTERDAM) -> int:
+    """:func:`build_digests` inside the caller's transaction (no commit): the scheduler's
+    digest rule bundles in the transaction that records its firing."""
     aware = now if now.tzinfo else now.replace(tzinfo=UTC)
     local = aware.astimezone(tz)
     day_start = datetime.combine(local.date(), time(), tzinfo=tz)
     cutoff = day_start.astimezone(UTC).replace(tzinfo=None)  # stored times: naive UTC
     stamp = aware.astimezone(UTC).replace(tzinfo=None)
     made = 0
-    with db.transaction() as session:
-        tx = Tx(session)
-        found = tx.all(
-            "SELECT id, event_id, kind, person_id, email, language, proposal_id, meeting_id, "
-            "context FROM outbox WHERE status = ? AND created_at < ? "
-            "ORDER BY person_id, created_at, id",
-            (DIGEST, cutoff),
+    found = tx.all(
+        "SELECT id, event_id, kind, person_id, email, language, proposal_id, meeting_id, "
+        "context FROM outbox WHERE status = ? AND created_at < ? "
+        "ORDER BY person_id, created_at, id",
+        (DIGEST, cutoff),
+    )
+    by_person: dict[str, list[Sequence[Any]]] = {}
+    for r in found:
+        by_person.setdefault(r[3], []).append(r)
+    for person_id, items in by_person.items():
+        newest = max(items, key=lambda r: int(r[0]))
+        last = json.loads(newest[8] or "{}")
+        context = {
+            "day": local.date().isoformat(),
+            "region": last.get("region", ""),
+            "recipient_name": last.get("recipient_name", newest[4]),
+            **{k: last[k] for k in ("coordinator_name", "coordinator_email") if k in last},
+            "items": [
+                {"kind": r[2], "proposal_id": r[6], "meeting_id": r[7],
+                 "outbox_id": int(r[0]), "context": json.loads(r[8] or "{}")}
+                for r in items
+            ],
+        }  # fmt: skip
+        digest_id = tx.scalar(
+            _INSERT_HEAD + _INSERT_ROW + " RETURNING id",
+            (newest[1], "digest", person_id, newest[4], newest[5], None, None,
+             _dumps(context), QUEUED, stamp, stamp),
+        )  # fmt: skip
+        ids = [int(r[0]) for r in items]
+        tx.execute(
+            f"UPDATE outbox SET status = ?, digest_id = ? WHERE status = ? AND id IN "
+            f"({', '.join('?' * len(ids))})",
+            (DIGESTED, digest_id, DIGEST, *ids),
         )
-        by_person: dict[str, list[Sequence[Any]]] = {}
-        for r in found:
-            by_person.setdefault(r[3], []).append(r)
-        for person_id, items in by_person.items():
-            newest = max(items, key=lambda r: int(r[0]))
-            last = json.loads(newest[8] or "{}")
-            context = {
-                "day": local.date().isoformat(),
-                "region": last.get("region", ""),
-                "recipient_name": last.get("recipient_name", newest[4]),
-                **{k: last[k] for k in ("coordinator_name", "coordinator_email") if k in last},
-                "items": [
-                    {"kind": r[2], "proposal_id": r[6], "meeting_id": r[7],
-                     "outbox_id": int(r[0]), "context": json.loads(r[8] or "{}")}
-                    for r in items
-                ],
-            }  # fmt: skip
-            digest_id = tx.scalar(
-                _INSERT_HEAD + _INSERT_ROW + " RETURNING id",
-                (newest[1], "digest", person_id, newest[4], newest[5], None, None,
-                 _dumps(context), QUEUED, stamp, stamp),
-            )  # fmt: skip
-            ids = [int(r[0]) for r in items]
-            tx.execute(
-                f"UPDATE outbox SET status = ?, digest_id = ? WHERE status = ? AND id IN "
-                f"({', '.join('?' * len(ids))})",
-                (DIGESTED, digest_id, DIGEST, *ids),
-            )
-            made += 1
-        session.commit()
+        made += 1
     return made
 
 

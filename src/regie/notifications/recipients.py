@@ -311,6 +311,11 @@ def _group(group: str, event: Event, facts: dict[str, Any], region: RegionFacts)
         return _Part(_PERSON, (coordinator,))
     if group == "actor":
         return _Part(_PERSON, (event.actor,))
+    if group == "named":  # the people the event's payload lists in "to" (the scheduler)
+        named = [p for p in event.payload.get("to") or () if isinstance(p, str)]
+        marks = ", ".join("?" for _ in named)
+        sql = f"SELECT id AS pid, '' AS detail FROM person WHERE id IN ({marks})"
+        return _Part(sql, tuple(named)) if named else None
     if group == "submission_recipients":
         return _Part(_SUBMISSION_RECIPIENTS, (event.proposal_id,)) if event.proposal_id else None
     if group == "addressee":

@@ -174,7 +174,8 @@ class Sender:
     async def drain(self, limit: int | None = None) -> SendReport:
         """Send what is due now, with ``settings.connections`` workers; then return."""
         report = SendReport()
-        await asyncio.to_thread(outbox.build_digests, self.db, now=self.now())
+        if await asyncio.to_thread(outbox.digests_by_sender, self.db):
+            await asyncio.to_thread(outbox.build_digests, self.db, now=self.now())
         if self.installation is None:
             self.installation = await asyncio.to_thread(outbox.installation_id, self.db)
         claim = Claim(self.lease, self.settings.domain, self.installation)

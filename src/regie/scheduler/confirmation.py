@@ -20,6 +20,7 @@ from regie.engine.machine import AWAITING
 from regie.engine.storage import as_datetime
 from regie.notifications.kinds import CONFIRM_WORKING_DAYS
 from regie.scheduler.rules import Due, register, reminder_time
+from regie.scheduler.settings import scheduler_settings
 
 if TYPE_CHECKING:
     from regie.engine.calendar import WorkCalendar
@@ -62,7 +63,7 @@ class ConfirmationRule:
     name = NAME
 
     def due(self, tx: Tx, facts: RegionFacts, now: datetime, horizon: datetime) -> Iterator[Due]:
-        cal = facts.calendar
+        cal, hour = facts.calendar, scheduler_settings(facts).reminder_hour
         for pid, version, meeting_id, recorded_raw, outcome, body_id in tx.all(_OPEN, (AWAITING,)):
             recorded = as_datetime(recorded_raw)
             body = facts.bodies.get(str(body_id))
@@ -75,12 +76,14 @@ class ConfirmationRule:
                 "confirm_by": working_days_after(cal, day, CONFIRM_WORKING_DAYS).isoformat(),
             }  # fmt: skip
             item = item_key(str(pid), int(version))
-            for n, at in _reminder_times(cal, day, horizon):
-                yield Due(NAME, item, body.chair, at, {**detail, "kind": REMINDER, "day": n})
-            escalate = reminder_time(cal, working_days_after(cal, day, ESCALATE_WORKING_DAYS + 1))
+            for n, at in _reminder_times(cal, day, horizon, hour):
+                remind = {**detail, "kind": REMINDER, "day": n}
+                yield Due(NAME, item, body.chair, at, remind, body.id)
+            escalate_day = working_days_after(cal, day, ESCALATE_WORKING_DAYS + 1)
+            escalate = reminder_time(cal, escalate_day, hour)
             if escalate <= horizon:
                 last = {**detail, "kind": ESCALATION, "day": ESCALATE_WORKING_DAYS + 1}
-                yield Due(NAME, item, facts.coordinator, escalate, last)
+                yield Due(NAME, item, facts.coordinator, escalate, last, body.id)
 
     def still_due(self, tx: Tx, due: Due) -> bool:
         pid, version = _split(due.item)
@@ -106,18 +109,18 @@ class ConfirmationRule:
 
 
 def _reminder_times(
-    cal: WorkCalendar, day: date, horizon: datetime
+    cal: WorkCalendar, day: date, horizon: datetime, hour: int
 ) -> Iterator[tuple[int, datetime]]:
     """(n, when) of each reminder up to ``horizon``: from the working day after the
     confirm-by day, every working day."""
     n = CONFIRM_WORKING_DAYS + 1
     reminder_day = working_days_after(cal, day, n)
-    at = reminder_time(cal, reminder_day)
+    at = reminder_time(cal, reminder_day, hour)
     while at <= horizon:
         yield n, at
         n += 1
         reminder_day = working_days_after(cal, reminder_day, 1)
-        at = reminder_time(cal, reminder_day)
+        at = reminder_time(cal, reminder_day, hour)
 
 
 register(ConfirmationRule())

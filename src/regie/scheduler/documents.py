@@ -33,13 +33,13 @@ from typing import TYPE_CHECKING
 
 from regie.clock import AMSTERDAM, to_local, to_utc_naive
 from regie.engine import documents
-from regie.engine import repository as repo
 from regie.engine.calendar import working_days_before
 from regie.engine.machine import CLOSED_STATES
-from regie.engine.placement import place, stage_body
 from regie.engine.storage import as_datetime
 from regie.errors import RegieError
-from regie.scheduler.rules import Due, register, reminder_time
+from regie.scheduler import deferral
+from regie.scheduler.rules import REMINDER_HOUR, Due, register, reminder_time
+from regie.scheduler.settings import scheduler_settings
 
 if TYPE_CHECKING:
     from regie.engine.calendar import WorkCalendar
@@ -66,12 +66,15 @@ class Times:
     defer_at: datetime  # naive UTC
 
 
-def times(calendar: WorkCalendar, starts_at: datetime, working_days: int) -> Times:
+def times(
+    calendar: WorkCalendar, starts_at: datetime, working_days: int, hour: int = REMINDER_HOUR
+) -> Times:
     """When the reminder and the deferral are due for a meeting starting at ``starts_at``
-    (naive UTC) of a body with a deadline of ``working_days`` working days."""
+    (naive UTC) of a body with a deadline of ``working_days`` working days, at ``hour``."""
     deadline = calendar.deadline(to_local(starts_at).date(), working_days)
-    remind = reminder_time(calendar, working_days_before(calendar, deadline, REMIND_WORKING_DAYS))
-    defer = reminder_time(calendar, deadline + timedelta(days=1))
+    remind_day = working_days_before(calendar, deadline, REMIND_WORKING_DAYS)
+    remind = reminder_time(calendar, remind_day, hour)
+    defer = reminder_time(calendar, deadline + timedelta(days=1), hour)
     if defer >= starts_at:  # the end of the deadline day, then
         defer = to_utc_naive(
             datetime.combine(deadline + timedelta(days=1), time(0), tzinfo=AMSTERDAM)
@@ -104,38 +107,39 @@ class DocumentsRule:
             f"AND m.starts_at <= ? AND p.state NOT IN ({closed}) ORDER BY m.starts_at, p.id",
             (now, latest, *CLOSED_STATES),
         )
-        found: list[tuple[str, str, datetime, Times]] = []
+        found: list[tuple[str, str, str, datetime, Times]] = []
+        hour = scheduler_settings(facts).reminder_hour
         for pid, mid, body, starts in rows:
             wd = deadlines.get(body, 0)
             if not wd:
                 continue
             starts_at = as_datetime(starts)
             assert starts_at is not None
-            t = times(facts.calendar, starts_at, wd)
+            t = times(facts.calendar, starts_at, wd, hour)
             if t.remind_at <= horizon or t.defer_at <= horizon:
-                found.append((pid, mid, starts_at, t))
+                found.append((pid, mid, body, starts_at, t))
         with_documents, excepted = documents.covered(tx, [(f[0], f[1]) for f in found])
         return list(self._due(found, with_documents, excepted, now, horizon))
 
     def _due(
         self,
-        found: list[tuple[str, str, datetime, Times]],
+        found: list[tuple[str, str, str, datetime, Times]],
         with_documents: set[tuple[str, str]],
         excepted: set[tuple[str, str]],
         now: datetime,
         horizon: datetime,
     ) -> Iterator[Due]:
-        for pid, mid, starts_at, t in found:
+        for pid, mid, body, starts_at, t in found:
             if (pid, mid) in with_documents:
                 continue
             detail = {"proposal": pid, "meeting": mid, "deadline": t.deadline.isoformat(),
                       "starts_at": starts_at.isoformat()}  # fmt: skip
             if t.remind_at <= horizon and now < t.defer_at:
                 yield Due(NAME, _item("reminder", pid, mid), None, t.remind_at,
-                          {**detail, "action": "reminder"})  # fmt: skip
+                          {**detail, "action": "reminder"}, body)  # fmt: skip
             if t.defer_at <= horizon and (pid, mid) not in excepted:
                 yield Due(NAME, _item("defer", pid, mid), None, t.defer_at,
-                          {**detail, "action": "defer"})  # fmt: skip
+                          {**detail, "action": "defer"}, body)  # fmt: skip
 
     def still_due(self, tx: Tx, due: Due) -> bool:
         """Inside the firing's transaction: still on that meeting, still without documents
@@ -162,30 +166,11 @@ class DocumentsRule:
 
 
 def _defer(ch: Change, proposal_id: str, deadline: date) -> None:
-    """What ``regie defer`` records (engine/moves.py ``defer``), without its commit: the
-    sweep commits the firing, the move and its notices together."""
-    p = repo.load_proposal(ch.tx, proposal_id)
-    cw = repo.workflow_for(ch.tx, p.workflow_digest)
-    new_state = cw.fire(p.state, "defer")
-    if new_state is None:
-        log.warning("scheduler: %s cannot be deferred from state %s", p.id, p.state)
-        return
-    body = stage_body(ch, cw.workflow, p, p.state)
-    current = p.meeting or (repo.load_meeting(ch.tx, p.meeting_id) if p.meeting_id else None)
-    pl = place(ch, body, after=current)
-    old_meeting, stage = p.meeting_id, p.state
-    lang = ch.facts.language if ch.facts.language in _REASON else "nl"
+    """Defer to the body's next meeting: no documents by ``deadline`` (see
+    :mod:`regie.scheduler.deferral`)."""
+    lang = deferral.language(ch, _REASON)
     day = deadline.strftime("%d-%m-%Y") if lang == "nl" else deadline.isoformat()
-    repo.save_move(ch.tx, p, state=new_state, stage=new_state, meeting_id=pl.meeting.id, now=ch.now)
-    payload = {
-        "from_meeting": old_meeting,
-        "stage": stage,
-        "reason": _REASON[lang].format(day=day),
-        "meeting": pl.meeting.id,
-        "late": pl.late,
-        **BY,
-    }
-    ch.record("deferred", proposal_id=p.id, meeting_id=pl.meeting.id, payload=payload)
+    deferral.defer(ch, proposal_id, rule=NAME, reason=_REASON[lang].format(day=day))
 
 
 RULE = register(DocumentsRule())

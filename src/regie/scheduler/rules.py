@@ -13,6 +13,7 @@ import importlib.util
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 from regie.clock import AMSTERDAM, to_utc_naive
@@ -36,6 +37,7 @@ class Due:
     person: str | None
     due_at: datetime  # naive UTC
     detail: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    body: str | None = field(default=None, compare=False)  # its meeting's body, if any
 
 
 class Rule(Protocol):
@@ -56,7 +58,17 @@ class Rule(Protocol):
 RULES: dict[str, Rule] = {}
 
 # The modules whose import registers their rules (see :func:`register`).
-RULE_MODULES = ("regie.scheduler.confirmation", "regie.scheduler.documents")
+RULE_MODULES = (
+    "regie.scheduler.confirmation",
+    "regie.scheduler.documents",
+    "regie.scheduler.mandate_expiry",
+    "regie.scheduler.feasibility",
+    "regie.scheduler.coverage",
+    "regie.scheduler.absence",
+    "regie.scheduler.agenda",
+    "regie.scheduler.after_meeting",
+    "regie.scheduler.digest",
+)
 
 
 def register(rule: Rule) -> Rule:
@@ -75,6 +87,11 @@ def all_rules() -> dict[str, Rule]:
 def reminder_time(calendar: WorkCalendar, day: date, hour: int = REMINDER_HOUR) -> datetime:
     """``hour`` o'clock local time on ``day``, or on the first working day after it when
     ``day`` is closed, as naive UTC (daylight saving time included)."""
+    return _reminder_time(calendar, day, hour)
+
+
+@lru_cache(maxsize=8192)  # a sweep asks for the same few days for every item
+def _reminder_time(calendar: WorkCalendar, day: date, hour: int) -> datetime:
     while not calendar.is_working_day(day):
         day += timedelta(days=1)
     return to_utc_naive(datetime.combine(day, time(hour), tzinfo=AMSTERDAM))

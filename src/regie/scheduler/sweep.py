@@ -18,6 +18,7 @@ from regie.engine.changes import Change
 from regie.engine.facts import Actor, region_facts
 from regie.engine.storage import AnySession, Database, Tx, as_datetime
 from regie.scheduler.rules import Due, Rule, all_rules
+from regie.scheduler.settings import scheduler_settings
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -69,8 +70,14 @@ def due_items(
     with db.transaction(write=False) as session:
         tx = Tx(session)
         facts = region_facts(tx)
+        settings = scheduler_settings(facts)
         for rule in all_rules().values():
-            found += [(rule, d) for d in rule.due(tx, facts, now, horizon)]
+            if settings.enabled(rule.name):
+                found += [
+                    (rule, d)
+                    for d in rule.due(tx, facts, now, horizon)
+                    if d.body is None or settings.enabled(rule.name, d.body)
+                ]
         if unfired and found:
             fired = _fired_since(tx, min(d.due_at for _r, d in found))
             found = [(r, d) for r, d in found if _key(d) not in fired]

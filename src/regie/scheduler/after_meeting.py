@@ -1,0 +1,170 @@
+"""Rule 7 of issue 18, after the meeting: items left open on a meeting that has ended are
+deferred, and the top meeting's news goes out once its decisions are confirmed.
+
+* **deferral** (a ``deferred`` event, the one ``regie defer`` records, with
+  ``"by": "scheduler", "rule": "after_meeting"``; the ``deferred`` notices go to the leads
+  and the table's chair): a proposal still in the stage of a meeting that has ended
+  (its ``ends_at`` passed: neither advanced, returned nor decided there) moves to that
+  body's next meeting at the reminder hour of the first working day after the meeting's
+  day. Until then the coordinator can still record what happened at the meeting.
+* **news** (the ``oogo_news`` event of :func:`regie.engine.agenda.record_news`; its
+  notices go to the members of the bodies in ``[structure] news_to``): once every decision
+  recorded at a meeting of the top body is confirmed, at the first reminder hour after the
+  last confirmation. A decision confirmed later (an amendment) makes a new due time: an
+  addendum with what earlier news did not carry, never the same decision twice.
+
+Only meetings of the last :data:`LOOKBACK` are read, so the work does not grow with the
+years of meetings behind.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from regie.clock import to_local
+from regie.engine import agenda as publication
+from regie.engine import repository as repo
+from regie.engine.machine import AWAITING, CLOSED_STATES
+from regie.engine.storage import as_datetime
+from regie.errors import RegieError
+from regie.scheduler import deferral
+from regie.scheduler.rules import Due, register, reminder_time
+from regie.scheduler.settings import scheduler_settings
+
+if TYPE_CHECKING:
+    from regie.engine.calendar import WorkCalendar
+    from regie.engine.changes import Change
+    from regie.engine.facts import RegionFacts
+    from regie.engine.storage import Tx
+
+log = logging.getLogger("regie.scheduler")
+
+NAME = "after_meeting"
+LOOKBACK = timedelta(days=90)  # meetings that ended longer ago are not looked at
+DEFER, NEWS = "defer", "news"
+_NOT_OPEN = (AWAITING, *CLOSED_STATES)
+_REASON = {
+    "nl": "niet afgehandeld in de vergadering van {day}",
+    "en": "not dealt with at the meeting of {day}",
+}
+# The standing decisions of the top body's recent meetings (engine/agenda.py
+# meeting_decisions reads the same ones for one meeting).
+_DECISIONS = (
+    "SELECT m.id, d.proposal_id, d.version, d.confirmed_at FROM meeting m "
+    "JOIN decision d ON d.meeting_id = m.id WHERE m.body_id = ? AND m.starts_at > ? "
+    "AND m.starts_at <= ? AND d.retracted_at IS NULL AND d.version = (SELECT MAX(v.version) "
+    "FROM decision v WHERE v.proposal_id = d.proposal_id)"
+)
+
+
+def defer_time(calendar: WorkCalendar, ends_at: datetime, hour: int) -> datetime:
+    """The reminder hour of the first working day after the day the meeting ended."""
+    return reminder_time(calendar, to_local(ends_at).date() + timedelta(days=1), hour)
+
+
+def next_reminder(calendar: WorkCalendar, at: datetime, hour: int) -> datetime:
+    """The first reminder hour (naive UTC) at or after ``at`` (naive UTC)."""
+    day = to_local(at).date()
+    found = reminder_time(calendar, day, hour)
+    return found if found >= at else reminder_time(calendar, day + timedelta(days=1), hour)
+
+
+def _item(kind: str, proposal_id: str, meeting_id: str) -> str:
+    return f"{kind}:{proposal_id}@{meeting_id}"
+
+
+class AfterMeetingRule:
+    name = NAME
+
+    def due(self, tx: Tx, facts: RegionFacts, now: datetime, horizon: datetime) -> Iterator[Due]:
+        hour = scheduler_settings(facts).reminder_hour
+        yield from self._deferrals(tx, facts, now, horizon, hour)
+        yield from self._news(tx, facts, now, horizon, hour)
+
+    def _deferrals(
+        self, tx: Tx, facts: RegionFacts, now: datetime, horizon: datetime, hour: int
+    ) -> Iterator[Due]:
+        marks = ", ".join("?" for _ in _NOT_OPEN)
+        rows = tx.all(
+            "SELECT p.id, m.id, m.body_id, m.ends_at FROM meeting m JOIN proposal p "
+            "ON p.meeting_id = m.id WHERE m.status = 'scheduled' AND m.ends_at > ? "
+            f"AND m.ends_at <= ? AND p.state NOT IN ({marks}) ORDER BY m.ends_at, p.id",
+            (now - LOOKBACK, horizon, *_NOT_OPEN),
+        )
+        for pid, mid, body, ends in rows:
+            ends_at = as_datetime(ends)
+            assert ends_at is not None
+            at = defer_time(facts.calendar, ends_at, hour)
+            if at <= horizon:
+                detail = {"action": DEFER, "proposal": pid, "meeting": mid,
+                          "day": to_local(ends_at).date().isoformat()}  # fmt: skip
+                yield Due(NAME, _item(DEFER, pid, mid), None, at, detail, body)
+
+    def _news(
+        self, tx: Tx, facts: RegionFacts, now: datetime, horizon: datetime, hour: int
+    ) -> Iterator[Due]:
+        top = facts.roles.top_body
+        if top is None or not facts.roles.news_bodies:
+            return
+        meetings: dict[str, list[tuple[str, int, datetime | None]]] = {}
+        for mid, pid, version, confirmed in tx.all(_DECISIONS, (top, now - LOOKBACK, horizon)):
+            meetings.setdefault(str(mid), []).append(
+                (str(pid), int(version), as_datetime(confirmed))
+            )
+        for mid, decisions in meetings.items():
+            last = _all_confirmed(decisions)
+            if last is None:
+                continue
+            sent = publication.news_sent(tx, mid)
+            if all((pid, v) in sent for pid, v, _ in decisions):
+                continue
+            at = next_reminder(facts.calendar, last, hour)
+            if at <= horizon:
+                yield Due(NAME, f"{NEWS}:{mid}", None, at, {"action": NEWS, "meeting": mid}, top)
+
+    def still_due(self, tx: Tx, due: Due) -> bool:
+        """Inside the firing's transaction: the proposal still open on that meeting; the
+        news still with every decision confirmed and something not sent yet."""
+        d = due.detail
+        if d["action"] == DEFER:
+            row = tx.one("SELECT meeting_id, state FROM proposal WHERE id = ?", (d["proposal"],))
+            return row is not None and row[0] == d["meeting"] and row[1] not in _NOT_OPEN
+        rows = tx.all(
+            "SELECT d.proposal_id, d.version, d.confirmed_at FROM decision d "
+            "WHERE d.meeting_id = ? AND d.retracted_at IS NULL AND d.version = (SELECT "
+            "MAX(v.version) FROM decision v WHERE v.proposal_id = d.proposal_id)",
+            (d["meeting"],),
+        )
+        decisions = [(str(r[0]), int(r[1]), as_datetime(r[2])) for r in rows]
+        sent = publication.news_sent(tx, d["meeting"])
+        return _all_confirmed(decisions) is not None and any(
+            (pid, v) not in sent for pid, v, _ in decisions
+        )
+
+    def fire(self, ch: Change, due: Due) -> None:
+        d = due.detail
+        try:
+            if d["action"] == DEFER:
+                lang = deferral.language(ch, _REASON)
+                day = date.fromisoformat(d["day"])
+                text = day.strftime("%d-%m-%Y") if lang == "nl" else day.isoformat()
+                reason = _REASON[lang].format(day=text)
+                deferral.defer(ch, d["proposal"], rule=NAME, reason=reason)
+            else:
+                publication.record_news(ch, repo.load_meeting(ch.tx, d["meeting"]))
+        except RegieError as exc:  # no later meeting, nothing to send: tell the log
+            log.warning("scheduler: %s of %s not done: %s", d["action"], d["meeting"], exc)
+
+
+def _all_confirmed(decisions: list[tuple[str, int, datetime | None]]) -> datetime | None:
+    """The last confirmation when every decision is confirmed, else None."""
+    times: list[Any] = [c for _, _, c in decisions]
+    if not times or any(c is None for c in times):
+        return None
+    return max(times)
+
+
+RULE = register(AfterMeetingRule())
