@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from regie.engine.storage import sqlite_file
 from regie.errors import UsageError
 from regie.private_files import create_file
 
@@ -200,7 +199,11 @@ def database_of(session: Any) -> tuple[str, bool]:
     url = session.get_bind().url
     if url.get_backend_name() != "sqlite":
         return "", False
-    return sqlite_file(url.render_as_string(hide_password=False)), True
+    # the URL's own database part: rendering the URL would percent-quote the file name
+    database = url.database or ""
+    if url.query.get("uri") == "true" and database.startswith("file:"):
+        database = database[len("file:") :]
+    return database or ":memory:", True
 
 
 # Keys found for an opened database (the lean write path's ``Database``), with the
