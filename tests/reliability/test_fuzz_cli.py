@@ -136,6 +136,8 @@ QUOTED_LONG = '"\U00030990oA\x1e\xc5y\U00076d90\x89\U000ae29e\xad\xac' * 4
 @example(["db", "backup", "{0}"], "x" * 300, "", "coordinator", d.START)  # found: ENAMETOOLONG
 # found: the backup's check looked for the key under the percent-quoted name (ENAMETOOLONG)
 @example(["db", "backup", "{0}"], QUOTED_LONG, "", "coordinator", d.START)
+@example(["db", "backup", "{0}"], "x?y.db", "", "coordinator", d.START)  # found: checked
+# another database (the URL's query), "no such table", an internal error
 def test_generated_values(
     fuzz_db: Path, template: list[str], a: str, b: str, user: str, now: str
 ) -> None:

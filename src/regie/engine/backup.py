@@ -67,6 +67,10 @@ def _target(db: Database, target: str | os.PathLike[str], force: bool) -> Path:
     text = os.fspath(target)
     if not text.strip() or "\x00" in text:
         raise UsageError(f"{text!r} is not a usable file name for the backup; give a path")
+    if "?" in text:  # a database URL would read the rest as options: the check opened another
+        raise UsageError(
+            f"{text!r}: a backup's file name cannot contain '?'; choose a name without it"
+        )
     try:
         dest = Path(text).expanduser()
     except RuntimeError:
