@@ -10,11 +10,10 @@ registered substitute). The second reminder is due Tuesday 26 January 09:00.
 from __future__ import annotations
 
 import json
-import sqlite3
-import uuid
-from contextlib import closing
 from datetime import datetime
 from typing import Any
+
+import schedtest
 
 from regie.clock import AMSTERDAM, to_local, to_utc_naive
 from regie.engine import attendance
@@ -42,23 +41,10 @@ def on_top_meeting(world: Any, parties: list[str]) -> list[str]:
 
 
 def expected(world: Any, person: str) -> None:
-    world.call(attendance.record_attendance, actor=person, meeting_id=MEETING, person=person,
-               status="expected")  # fmt: skip
+    schedtest.expected(world, person, MEETING)
 
 
-def set_scheduler(world: Any, setting: dict[str, Any]) -> None:
-    """Store a ``[scheduler]`` setting as ``regie init`` does (a new config generation)."""
-    with closing(sqlite3.connect(world.path)) as conn:
-        conn.execute(
-            "INSERT INTO region_setting (key, value) VALUES ('scheduler', ?) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (json.dumps(setting),),
-        )
-        conn.execute(
-            "UPDATE region_setting SET value = ? WHERE key = 'generation'",
-            (json.dumps(uuid.uuid4().int % 10**9),),
-        )
-        conn.commit()
+set_scheduler = schedtest.set_scheduler
 
 
 def swept(world: Any, when: datetime) -> list[tuple[str, str | None, datetime]]:

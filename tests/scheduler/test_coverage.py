@@ -11,11 +11,10 @@ The adoption proposals reach the OOGO of Thursday 2027-01-28 19:30 (the clock is
 from __future__ import annotations
 
 import json
-import sqlite3
-import uuid
-from contextlib import closing
 from datetime import datetime, timedelta
 from typing import Any
+
+import schedtest
 
 from regie.clock import AMSTERDAM, to_local, to_utc_naive
 from regie.engine import attendance
@@ -79,23 +78,10 @@ def prior_position(world: Any, pid: str, person: str) -> None:
 
 
 def expected(world: Any, person: str) -> None:
-    world.call(attendance.record_attendance, actor=person, meeting_id=MEETING, person=person,
-               status="expected")  # fmt: skip
+    schedtest.expected(world, person, MEETING)
 
 
-def set_scheduler(world: Any, setting: dict[str, Any]) -> None:
-    """Store a ``[scheduler]`` setting as ``regie init`` does (a new config generation)."""
-    with closing(sqlite3.connect(world.path)) as conn:
-        conn.execute(
-            "INSERT INTO region_setting (key, value) VALUES ('scheduler', ?) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (json.dumps(setting),),
-        )
-        conn.execute(
-            "UPDATE region_setting SET value = ? WHERE key = 'generation'",
-            (json.dumps(uuid.uuid4().int % 10**9),),
-        )
-        conn.commit()
+set_scheduler = schedtest.set_scheduler
 
 
 def test_the_dates_follow_the_calendar_weekends_holidays_and_summer_time(world: Any) -> None:

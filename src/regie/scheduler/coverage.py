@@ -36,7 +36,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from regie.clock import to_local
@@ -140,22 +140,28 @@ def open_parties(tx: Tx, proposal_id: str, meeting: MeetingRow) -> list[Gap]:
     return [gap for gap in gaps if gap.party_id not in announced]
 
 
-def representatives(tx: Tx, party: str, meeting: MeetingRow) -> list[str]:
-    """Who is reminded for ``party``: the active people with a mandate for it in the
-    meeting's body on the meeting day; without any, the body's members of the party."""
-    day = meeting_day(meeting)
+def representatives(
+    tx: Tx, party: str, body_id: str, day: date | str, *, anyone_of_party: bool = False
+) -> list[str]:
+    """Who is reminded for ``party`` at a meeting of ``body_id`` on ``day``: the active
+    people with a mandate for it in that body on that day; without any, the body's members
+    of the party; without those either and ``anyone_of_party``, every active person of it."""
     rows = tx.all(
         "SELECT DISTINCT md.person_id FROM mandate md JOIN person p ON p.id = md.person_id "
         "WHERE md.party_id = ? AND md.body_id = ? AND md.valid_from <= ? "
         "AND (md.valid_until IS NULL OR md.valid_until >= ?) AND p.active = ? "
         "ORDER BY md.person_id",
-        (party, meeting.body_id, day, day, True),
+        (party, body_id, day, day, True),
     )
     if not rows:
         rows = tx.all(
             "SELECT bm.person_id FROM body_member bm JOIN person p ON p.id = bm.person_id "
             "WHERE bm.body_id = ? AND p.party_id = ? AND p.active = ? ORDER BY bm.person_id",
-            (meeting.body_id, party, True),
+            (body_id, party, True),
+        )
+    if not rows and anyone_of_party:
+        rows = tx.all(
+            "SELECT id FROM person WHERE party_id = ? AND active = ? ORDER BY id", (party, True)
         )
     return [str(r[0]) for r in rows]
 
@@ -215,7 +221,7 @@ class CoverageRule:
                 for gap in gaps:
                     key = _item_key(REMIND, m.id, item.proposal_id, gap.party_id)
                     more = {**detail, "action": REMIND, "party": gap.party_id, "working_days": n}
-                    for person in representatives(tx, gap.party_id, m):
+                    for person in representatives(tx, gap.party_id, m.body_id, meeting_day(m)):
                         yield Due(NAME, key, person, at, more, m.body_id)
             if escalate:
                 more = {"meeting": m.id, "starts_at": m.starts_at.isoformat(), "action": ESCALATE}

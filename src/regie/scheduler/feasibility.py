@@ -25,6 +25,7 @@ from regie.engine.calendar import working_days_before
 from regie.engine.feasibility import feasibility_stage, parties_of, stated_parties
 from regie.engine.machine import CLOSED_STATES
 from regie.engine.storage import as_datetime
+from regie.scheduler.coverage import representatives
 from regie.scheduler.rules import Due, register, reminder_time
 from regie.scheduler.settings import scheduler_settings
 
@@ -36,14 +37,6 @@ if TYPE_CHECKING:
 NAME = "feasibility"
 REMIND_WORKING_DAYS = (7, 3)
 
-_PEOPLE = (
-    "SELECT person_id FROM mandate WHERE party_id = ? AND body_id = ? AND valid_from <= ? "
-    "AND (valid_until IS NULL OR valid_until >= ?) ORDER BY person_id",
-    "SELECT p.id FROM person p JOIN body_member bm ON bm.person_id = p.id "
-    "WHERE p.party_id = ? AND bm.body_id = ? AND p.active = ? ORDER BY p.id",
-    "SELECT id FROM person WHERE party_id = ? AND active = ? ORDER BY id",
-)
-
 
 def _lookahead() -> timedelta:
     return timedelta(days=2 * max(REMIND_WORKING_DAYS) + 14)
@@ -51,16 +44,6 @@ def _lookahead() -> timedelta:
 
 def item_key(proposal_id: str, meeting_id: str, party: str) -> str:
     return f"{proposal_id}@{meeting_id}/{party}"
-
-
-def representatives(tx: Tx, party: str, body: str, day: str) -> list[str]:
-    """Who is reminded for ``party`` at a meeting of ``body`` on ``day`` (ISO date)."""
-    params_of = ((party, body, day, day), (party, body, True), (party, True))
-    for sql, params in zip(_PEOPLE, params_of, strict=True):
-        found = [str(r[0]) for r in tx.all(sql, params)]
-        if found:
-            return found
-    return []
 
 
 class FeasibilityRule:
@@ -106,7 +89,7 @@ class FeasibilityRule:
 
     def fire(self, ch: Change, due: Due) -> None:
         d = due.detail
-        to = representatives(ch.tx, d["party"], str(due.body), d["day"])
+        to = representatives(ch.tx, d["party"], str(due.body), d["day"], anyone_of_party=True)
         name = ch.tx.scalar("SELECT COALESCE(short_name, name) FROM party WHERE id = ?",
                             (d["party"],))  # fmt: skip
         ch.record(
