@@ -168,3 +168,59 @@ def test_news_sent_by_hand_is_not_sent_again(world: Any) -> None:
     world.call(agenda.oogo_news, meeting_id=OOGO)
     assert swept(world, local(2027, 2, 1, 9)) == []
     assert len(events(world, "oogo_news")) == 1
+
+
+def test_a_decision_confirmed_after_hand_sent_news_goes_out_as_addendum_once(world: Any) -> None:
+    """News sent by hand carried the first decision; the second, confirmed later, goes out
+    as an addendum with only itself (the meeting has news already: the rule looks for a
+    confirmation since it)."""
+    from regie.engine import agenda
+
+    first, second = decide_at_oogo(world, 2)
+    confirm(world, first, local(2027, 1, 29, 10))
+    world.call(agenda.oogo_news, meeting_id=OOGO)
+    assert swept(world, local(2027, 2, 1, 9)) == []  # the second still unconfirmed
+    confirm(world, second, local(2027, 2, 3, 10))
+    assert swept(world, local(2027, 2, 4, 9)) == [f"news:{OOGO}"]
+    assert swept(world, local(2027, 2, 5, 9)) == []
+    hand, addendum = (json.loads(ev[3]) for ev in events(world, "oogo_news"))
+    assert [d["proposal"] for d in hand["decisions"]] == [first]
+    assert [d["proposal"] for d in addendum["decisions"]] == [second]
+    assert addendum["addendum"] is True
+
+
+def test_a_retraction_after_hand_sent_news_sends_nothing(world: Any) -> None:
+    """The unconfirmed decision is retracted after the news carried the confirmed one:
+    every standing decision is confirmed and sent, so no news is due."""
+    from regie.engine import agenda
+
+    first, second = decide_at_oogo(world, 2)
+    confirm(world, first, local(2027, 1, 29, 10))
+    world.call(agenda.oogo_news, meeting_id=OOGO)
+    world.at(local(2027, 2, 1, 10))
+    world.call(decisions.retract, proposal_id=second, actor=world.chair("oogo"),
+               reason="de aanwezigheid klopte niet")  # fmt: skip
+    fired = swept(world, local(2027, 2, 2, 9)) + swept(world, local(2027, 2, 9, 9))
+    assert fired == [f"defer:{second}@{OOGO}"]  # back at its stage: deferred, no news
+    assert len(events(world, "oogo_news")) == 1
+
+
+def test_the_rule_reads_through_its_indexes(world: Any) -> None:
+    """The partial index on open proposals and the meeting/confirmation index are the ones
+    SQLite picks for the rule's queries (the scheduler's benchmark depends on them), and
+    the migration's literals are the engine's."""
+    from regie.engine.machine import OPEN_STATE_SQL
+    with closing(sqlite3.connect(world.path)) as conn:
+        left_open = " ".join(
+            str(r[-1]) for r in conn.execute("EXPLAIN QUERY PLAN " + rule._LEFT_OPEN, ("a", "b"))
+        )
+        confirmed = " ".join(
+            str(r[-1])
+            for r in conn.execute("EXPLAIN QUERY PLAN " + rule._CONFIRMED_SINCE, ("m", "t"))
+        )
+        (sql,) = conn.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'ix_proposal_open'"
+        ).fetchone()
+    assert "ix_proposal_open" in left_open
+    assert "ix_decision_meeting_confirmed" in confirmed
+    assert sql.endswith(OPEN_STATE_SQL)

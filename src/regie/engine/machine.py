@@ -26,6 +26,10 @@ DECIDED = "decided"
 NOTED = "noted"
 WITHDRAWN = "withdrawn"
 CLOSED_STATES = (DECIDED, NOTED, WITHDRAWN)
+NOT_OPEN = (AWAITING, *CLOSED_STATES)  # decided (confirmed or not), noted or withdrawn
+# ``proposal.state`` of a proposal still open, as SQL with literals (the partial index
+# ix_proposal_open of migration 0014 is only used by a query naming the same literals)
+OPEN_STATE_SQL = "state NOT IN ({})".format(", ".join(f"'{s}'" for s in NOT_OPEN))
 MOVES = ("advance", "return", "defer", "withdraw", "decide", "amend", "confirm", "retract")
 
 

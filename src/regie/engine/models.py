@@ -10,9 +10,11 @@ from __future__ import annotations
 from datetime import date
 
 from pydantic import NaiveDatetime as datetime  # stored as naive UTC
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
+
+from regie.engine.machine import OPEN_STATE_SQL
 
 
 class Party(SQLModel, table=True):
@@ -117,6 +119,13 @@ class Proposal(SQLModel, table=True):
         Index("ix_proposal_state_submitted", "state", "submitted_at"),
         Index("ix_proposal_stage_submitted", "stage", "submitted_at"),
         Index("ix_proposal_meeting", "meeting_id"),
+        # the open items on a meeting (the scheduler's deferral of items left open): 0014
+        Index(
+            "ix_proposal_open",
+            "meeting_id",
+            sqlite_where=text(OPEN_STATE_SQL),
+            postgresql_where=text(OPEN_STATE_SQL),
+        ),
     )
     id: str = Field(primary_key=True)
     title: str
@@ -171,7 +180,11 @@ class PriorPosition(SQLModel, table=True):
 class Decision(SQLModel, table=True):
     """One version of the decision text of a proposal; a new version restarts confirmation."""
 
-    __table_args__ = (Index("ix_decision_meeting", "meeting_id"),)  # 0012
+    __table_args__ = (
+        Index("ix_decision_meeting", "meeting_id"),  # 0012
+        # what changed at a meeting since a moment (the scheduler's news rule): 0014
+        Index("ix_decision_meeting_confirmed", "meeting_id", "confirmed_at"),
+    )
 
     proposal_id: str = Field(foreign_key="proposal.id", primary_key=True)
     version: int = Field(primary_key=True)

@@ -34,6 +34,7 @@ REVISIONS: tuple[str, ...] = (
     "0011",
     "0012",
     "0013",
+    "0014",
 )
 
 # sqlite_master: how many tables the database has (SQLite's own left out, as SQLAlchemy's

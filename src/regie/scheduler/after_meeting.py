@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from regie.clock import to_local
 from regie.engine import agenda as publication
 from regie.engine import repository as repo
-from regie.engine.machine import AWAITING, CLOSED_STATES
+from regie.engine.machine import NOT_OPEN, OPEN_STATE_SQL
 from regie.engine.storage import as_datetime
 from regie.errors import RegieError
 from regie.scheduler import deferral
@@ -45,19 +45,30 @@ log = logging.getLogger("regie.scheduler")
 NAME = "after_meeting"
 LOOKBACK = timedelta(days=90)  # meetings that ended longer ago are not looked at
 DEFER, NEWS = "defer", "news"
-_NOT_OPEN = (AWAITING, *CLOSED_STATES)
 _REASON = {
     "nl": "niet afgehandeld in de vergadering van {day}",
     "en": "not dealt with at the meeting of {day}",
 }
-# The standing decisions of the top body's recent meetings (engine/agenda.py
-# meeting_decisions reads the same ones for one meeting).
-_DECISIONS = (
-    "SELECT m.id, d.proposal_id, d.version, d.confirmed_at FROM meeting m "
-    "JOIN decision d ON d.meeting_id = m.id WHERE m.body_id = ? AND m.starts_at > ? "
-    "AND m.starts_at <= ? AND d.retracted_at IS NULL AND d.version = (SELECT MAX(v.version) "
-    "FROM decision v WHERE v.proposal_id = d.proposal_id)"
+# The open items of meetings that ended in a time window (the partial index
+# ix_proposal_open: only the open items are read, not the decided and withdrawn ones).
+_LEFT_OPEN = (
+    "SELECT p.id, m.id, m.body_id, m.ends_at FROM meeting m JOIN proposal p "
+    "ON p.meeting_id = m.id WHERE m.status = 'scheduled' AND m.ends_at > ? "
+    f"AND m.ends_at <= ? AND p.{OPEN_STATE_SQL} ORDER BY m.ends_at, p.id"
 )
+# News may be due at a top meeting when it has no news yet, or when a decision of it was
+# confirmed since its last news: news carries every decision confirmed when it goes out,
+# and nothing else makes one sendable (a retraction, of a decision awaiting confirmation
+# only, leaves the confirmed ones as they were). ix_decision_meeting_confirmed (0014).
+_LAST_NEWS = "SELECT MAX(at) FROM audit_event WHERE meeting_id = ? AND action = 'oogo_news'"
+_CONFIRMED_SINCE = "SELECT 1 FROM decision WHERE meeting_id = ? AND confirmed_at >= ? LIMIT 1"
+# The standing decisions of one meeting (engine/agenda.py meeting_decisions reads the same).
+_STANDING = (
+    "SELECT d.proposal_id, d.version, d.confirmed_at FROM decision d "
+    "WHERE d.meeting_id = ? AND d.retracted_at IS NULL AND d.version = (SELECT "
+    "MAX(v.version) FROM decision v WHERE v.proposal_id = d.proposal_id)"
+)
+_UNCONFIRMED = _STANDING + " AND d.confirmed_at IS NULL LIMIT 1"
 
 
 def defer_time(calendar: WorkCalendar, ends_at: datetime, hour: int) -> datetime:
@@ -87,14 +98,7 @@ class AfterMeetingRule:
     def _deferrals(
         self, tx: Tx, facts: RegionFacts, now: datetime, horizon: datetime, hour: int
     ) -> Iterator[Due]:
-        marks = ", ".join("?" for _ in _NOT_OPEN)
-        rows = tx.all(
-            "SELECT p.id, m.id, m.body_id, m.ends_at FROM meeting m JOIN proposal p "
-            "ON p.meeting_id = m.id WHERE m.status = 'scheduled' AND m.ends_at > ? "
-            f"AND m.ends_at <= ? AND p.state NOT IN ({marks}) ORDER BY m.ends_at, p.id",
-            (now - LOOKBACK, horizon, *_NOT_OPEN),
-        )
-        for pid, mid, body, ends in rows:
+        for pid, mid, body, ends in tx.all(_LEFT_OPEN, (now - LOOKBACK, horizon)):
             ends_at = as_datetime(ends)
             assert ends_at is not None
             at = defer_time(facts.calendar, ends_at, hour)
@@ -109,17 +113,15 @@ class AfterMeetingRule:
         top = facts.roles.top_body
         if top is None or not facts.roles.news_bodies:
             return
-        meetings: dict[str, list[tuple[str, int, datetime | None]]] = {}
-        for mid, pid, version, confirmed in tx.all(_DECISIONS, (top, now - LOOKBACK, horizon)):
-            meetings.setdefault(str(mid), []).append(
-                (str(pid), int(version), as_datetime(confirmed))
-            )
-        for mid, decisions in meetings.items():
-            last = _all_confirmed(decisions)
+        for (mid,) in tx.all(
+            "SELECT id FROM meeting WHERE body_id = ? AND starts_at > ? AND starts_at <= ?",
+            (top, now - LOOKBACK, horizon),
+        ):
+            news_at = as_datetime(tx.scalar(_LAST_NEWS, (mid,)))
+            if news_at is not None and tx.one(_CONFIRMED_SINCE, (mid, news_at)) is None:
+                continue  # nothing confirmed since its news
+            last = _news_due(tx, str(mid))
             if last is None:
-                continue
-            sent = publication.news_sent(tx, mid)
-            if all((pid, v) in sent for pid, v, _ in decisions):
                 continue
             at = next_reminder(facts.calendar, last, hour)
             if at <= horizon:
@@ -131,18 +133,8 @@ class AfterMeetingRule:
         d = due.detail
         if d["action"] == DEFER:
             row = tx.one("SELECT meeting_id, state FROM proposal WHERE id = ?", (d["proposal"],))
-            return row is not None and row[0] == d["meeting"] and row[1] not in _NOT_OPEN
-        rows = tx.all(
-            "SELECT d.proposal_id, d.version, d.confirmed_at FROM decision d "
-            "WHERE d.meeting_id = ? AND d.retracted_at IS NULL AND d.version = (SELECT "
-            "MAX(v.version) FROM decision v WHERE v.proposal_id = d.proposal_id)",
-            (d["meeting"],),
-        )
-        decisions = [(str(r[0]), int(r[1]), as_datetime(r[2])) for r in rows]
-        sent = publication.news_sent(tx, d["meeting"])
-        return _all_confirmed(decisions) is not None and any(
-            (pid, v) not in sent for pid, v, _ in decisions
-        )
+            return row is not None and row[0] == d["meeting"] and row[1] not in NOT_OPEN
+        return _news_due(tx, d["meeting"]) is not None
 
     def fire(self, ch: Change, due: Due) -> None:
         d = due.detail
@@ -159,10 +151,17 @@ class AfterMeetingRule:
             log.warning("scheduler: %s of %s not done: %s", d["action"], d["meeting"], exc)
 
 
-def _all_confirmed(decisions: list[tuple[str, int, datetime | None]]) -> datetime | None:
-    """The last confirmation when every decision is confirmed, else None."""
-    times: list[Any] = [c for _, _, c in decisions]
+def _news_due(tx: Tx, meeting_id: str) -> datetime | None:
+    """The last confirmation of the meeting's standing decisions when every one of them is
+    confirmed and some were in no news yet; else None (nothing to send)."""
+    if tx.one(_UNCONFIRMED, (meeting_id,)) is not None:
+        return None  # the usual case while news is not due: stop at the first one
+    rows = tx.all(_STANDING, (meeting_id,))
+    times: list[Any] = [as_datetime(r[2]) for r in rows]
     if not times or any(c is None for c in times):
+        return None
+    sent = publication.news_sent(tx, meeting_id)
+    if all((str(r[0]), int(r[1])) in sent for r in rows):
         return None
     return max(times)
 

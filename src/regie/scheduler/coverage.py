@@ -105,16 +105,42 @@ def needs_mandate(tx: Tx, digest: str, route: list[str], state: str) -> bool:
     return wf.requires_mandate and bool(route) and route[-1] == state and state in wf.end_stages
 
 
+def _mandated(tx: Tx) -> tuple[list[str], list[str]]:
+    """The stored workflow versions that check a mandate, and their end stages: only a
+    proposal of one of them, in one of those stages, can need the check (SQL narrows the
+    items to those; :func:`needs_mandate` decides)."""
+    digests: list[str] = []
+    ends: set[str] = set()
+    for (digest,) in tx.all("SELECT digest FROM workflow_version"):
+        wf = repo.workflow_for(tx, str(digest)).workflow
+        if wf.requires_mandate:
+            digests.append(str(digest))
+            ends.update(wf.end_stages)
+    return digests, sorted(ends)
+
+
 def items_on(tx: Tx, now: datetime, latest: datetime, meeting_id: str | None = None) -> list[Item]:
     """The items needing a mandate on scheduled meetings starting after ``now`` up to
     ``latest`` (naive UTC); only those of ``meeting_id`` when given."""
+    digests, ends = _mandated(tx)
+    if not digests:
+        return []
     closed = ", ".join("?" for _ in CLOSED_STATES)
     extra = "AND m.id = ? " if meeting_id else ""
+    extra += "AND p.workflow_digest IN ({}) AND p.state IN ({}) ".format(
+        ", ".join("?" for _ in digests), ", ".join("?" for _ in ends)
+    )
     sql = _ITEMS.format(closed=closed, extra=extra)
-    params = (now, latest, *CLOSED_STATES, *((meeting_id,) if meeting_id else ()))
+    params = (
+        now, latest, *CLOSED_STATES, *((meeting_id,) if meeting_id else ()), *digests, *ends
+    )  # fmt: skip
     found: list[Item] = []
+    needs: dict[tuple[str, str, str], bool] = {}  # items share workflows, routes and states
     for pid, digest, route, state, title, mid, body, starts, ends, status in tx.all(sql, params):
-        if needs_mandate(tx, str(digest), json.loads(route or "[]"), str(state)):
+        key = (str(digest), str(route or "[]"), str(state))
+        if key not in needs:
+            needs[key] = needs_mandate(tx, key[0], json.loads(key[1]), key[2])
+        if needs[key]:
             starts_at, ends_at = as_datetime(starts), as_datetime(ends)
             assert starts_at is not None and ends_at is not None
             found.append(Item(pid, title, MeetingRow(mid, body, starts_at, ends_at, status)))

@@ -109,13 +109,16 @@ class DocumentsRule:
         )
         found: list[tuple[str, str, str, datetime, Times]] = []
         hour = scheduler_settings(facts).reminder_hour
+        planned: dict[str, tuple[datetime, Times]] = {}  # per meeting, once
         for pid, mid, body, starts in rows:
             wd = deadlines.get(body, 0)
             if not wd:
                 continue
-            starts_at = as_datetime(starts)
-            assert starts_at is not None
-            t = times(facts.calendar, starts_at, wd, hour)
+            if mid not in planned:
+                starts_at = as_datetime(starts)
+                assert starts_at is not None
+                planned[mid] = (starts_at, times(facts.calendar, starts_at, wd, hour))
+            starts_at, t = planned[mid]
             if t.remind_at <= horizon or t.defer_at <= horizon:
                 found.append((pid, mid, body, starts_at, t))
         with_documents, excepted = documents.covered(tx, [(f[0], f[1]) for f in found])
@@ -129,11 +132,14 @@ class DocumentsRule:
         now: datetime,
         horizon: datetime,
     ) -> Iterator[Due]:
+        texts: dict[str, tuple[str, str]] = {}  # per meeting: its deadline and start
         for pid, mid, body, starts_at, t in found:
             if (pid, mid) in with_documents:
                 continue
-            detail = {"proposal": pid, "meeting": mid, "deadline": t.deadline.isoformat(),
-                      "starts_at": starts_at.isoformat()}  # fmt: skip
+            if mid not in texts:
+                texts[mid] = (t.deadline.isoformat(), starts_at.isoformat())
+            deadline, starts = texts[mid]
+            detail = {"proposal": pid, "meeting": mid, "deadline": deadline, "starts_at": starts}
             if t.remind_at <= horizon and now < t.defer_at:
                 yield Due(NAME, _item("reminder", pid, mid), None, t.remind_at,
                           {**detail, "action": "reminder"}, body)  # fmt: skip

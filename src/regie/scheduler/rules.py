@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 REMINDER_HOUR = 9  # local time (Europe/Amsterdam) at which reminders go out
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # built for every due item of every sweep: plain slots, no freezing
 class Due:
     """One thing due: ``rule`` fires for ``item`` (and ``person``) at ``due_at`` (naive
     UTC). (rule, item, person, due_at) is the key that makes a firing happen once."""

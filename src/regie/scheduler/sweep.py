@@ -72,12 +72,13 @@ def due_items(
         facts = region_facts(tx)
         settings = scheduler_settings(facts)
         for rule in all_rules().values():
-            if settings.enabled(rule.name):
-                found += [
-                    (rule, d)
-                    for d in rule.due(tx, facts, now, horizon)
-                    if d.body is None or settings.enabled(rule.name, d.body)
-                ]
+            if not settings.enabled(rule.name):
+                continue
+            off = {b for b, rules in settings.body_off.items() if rule.name in rules}
+            items = rule.due(tx, facts, now, horizon)
+            found += [(rule, d) for d in items if d.body not in off] if off else [
+                (rule, d) for d in items
+            ]  # fmt: skip
         if unfired and found:
             fired = _fired_since(tx, min(d.due_at for _r, d in found))
             found = [(r, d) for r, d in found if _key(d) not in fired]
