@@ -239,7 +239,10 @@ def test_migrations_match_the_models_indexes_included(tmp_path):
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'm.db'}")
     try:
         with engine.connect() as conn:
-            diffs = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+            # the FTS5 table of 0016 and its shadow tables are made by the migration alone
+            opts = {"include_name": lambda name, kind, _: not str(name).startswith("search_fts")}
+            context = MigrationContext.configure(conn, opts=opts)
+            diffs = compare_metadata(context, SQLModel.metadata)
             indexes = {r[1] for r in conn.exec_driver_sql("PRAGMA index_list(proposal)")}
     finally:
         engine.dispose()

@@ -29,7 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("read", "List proposals, newest first, optionally..."),
     "meetings": ("read", "List meetings (upcoming by default)."),
     "people": ("read", "The people of the region (ids to use with..."),
-    "audit": ("read", "The audit trail: a proposal's timeline,..."),
+    "audit": ("audit", "The audit trail: search decisions, a..."),
     "demo": ("read", "Route five proposals through the whole..."),
     "agenda": ("agenda", "A meeting's agenda: `regie agenda MEETING`..."),
     "publish": ("agenda", "Publish MEETING's agenda: every member..."),

@@ -138,11 +138,24 @@ def init(env: Env, config_file: str, check_only: bool, as_json: bool) -> None:
     help="A decision with a follow-up: each concerned party states whether it is "
     "feasible (regie feasibility).",
 )
+@click.option(
+    "--revisits",
+    metavar="P-…",
+    help="This proposal consciously reopens that earlier decision (give --reason).",
+)
+@click.option("--reason", help="Why the earlier decision is reopened (with --revisits).")
+@click.option(
+    "--not-related",
+    is_flag=True,
+    help="The similar earlier decisions shown are not this subject: submit anyway.",
+)
 @meeting_option
 @as_option
 @pass_env
 def submit(env: Env, as_: str | None, **kwargs: Any) -> None:
-    """Submit a new proposal to a table."""
+    """Submit a new proposal to a table. When it is like earlier final decisions, they are
+    listed and nothing is stored: submit again with --revisits P-… --reason "…" or with
+    --not-related."""
     r = service(env, moves.submit, actor=env.acting(as_), **kwargs)
     _print_move(env, r)
 

@@ -1,4 +1,4 @@
-"""Read commands of `regie`: show, list, meetings, agenda, people, audit, demo."""
+"""Read commands of `regie`: show, list, meetings, people, demo."""
 
 from __future__ import annotations
 
@@ -10,16 +10,14 @@ from regie import labels
 from regie.cli import words as w
 from regie.cli.support import (
     Env,
-    RegieClickError,
     emit_json,
-    is_tty,
     json_option,
     pass_env,
     reader,
     say,
     table,
 )
-from regie.clock import to_local, to_utc_naive
+from regie.clock import to_utc_naive
 from regie.lazy import lazy_module
 
 if TYPE_CHECKING:  # loaded when the command runs, not for its --help
@@ -58,6 +56,7 @@ def show(env: Env, proposal: str, as_json: bool) -> None:
         fields.append((names[5], where))
     for d in p["decisions"]:
         fields.append((names[6].format(version=d["version"]), _decision(lang, d)))
+    fields += _revisit_fields(lang, p)
     fields.append((names[7], w.moves(lang, p["moves"])))
     if p["proposed_route"]:
         fields.insert(4, (names[8], " → ".join(p["proposed_route_labels"])))
@@ -65,6 +64,20 @@ def show(env: Env, proposal: str, as_json: bool) -> None:
     say(f"{p['id']}  {p['title']}")
     for name, value in fields:
         say(f"  {name.ljust(width)}  {value}")
+
+
+# the links of a revisit (issue 19): this proposal reopens an earlier decision, or is
+# reopened by a later proposal
+_REVISIT_WORDS = {"nl": ("heropent", "heropend door"), "en": ("reopens", "reopened by")}
+
+
+def _revisit_fields(lang: str, p: dict[str, Any]) -> list[tuple[str, str]]:
+    words = _REVISIT_WORDS["nl" if lang == "nl" else "en"]
+    return [
+        (word, f"{r['proposal']} {r['title']} ({r['reason']})")
+        for word, key in zip(words, ("reopens", "reopened_by"), strict=True)
+        for r in p[key]
+    ]
 
 
 def _decision(lang: str, d: dict[str, Any]) -> str:
@@ -251,141 +264,6 @@ def people(env: Env, as_json: bool) -> None:
     )
 
 
-@click.group(name="audit")
-def audit_group() -> None:
-    """The audit trail: a proposal's timeline, and the hash chain check."""
-
-
-@audit_group.command(name="show")
-@click.argument("proposal")
-@json_option
-@pass_env
-def audit_show(env: Env, proposal: str, as_json: bool) -> None:
-    """Print a proposal's timeline from the audit trail."""
-    events = reader(env, queries.timeline, proposal_id=proposal, lang=env.lang)
-    if as_json:
-        emit_json(events)
-        return
-    table(
-        w.title(env.lang, "audit", pid=proposal),
-        w.headers(env.lang, "audit"),
-        [
-            (
-                e["id"],
-                w.stamp(e["at"], env.lang),
-                e["actor"],
-                f"{e['os_user']}@{e['host']}" if e["os_user"] else "",
-                e["acting_for"],
-                e["action_label"],
-                e["meeting"],
-                w.details(env.lang, e["payload"], e["payload_labels"]),
-            )
-            for e in events
-        ],
-    )
-
-
-@audit_group.command(name="verify")
-@click.option(
-    "--anchor",
-    "anchor_text",
-    help="A published anchor ('regie audit anchor'): prove the trail up to it unchanged and "
-    "list the events after it.",
-)
-@json_option
-@pass_env
-def audit_verify(env: Env, anchor_text: str | None, as_json: bool) -> None:
-    """Walk the hash chain and check each event's MAC with the key outside the database;
-    exit 1 naming the first event that does not match."""
-    if anchor_text is not None:
-        anchor.parse(anchor_text)  # a malformed anchor is a usage error, before any work
-    db = env.database()
-    with db.session(write=False) as session:
-        total = audit.count_events(session)
-        show_bar = is_tty() and not as_json and total > 5000
-        from rich.progress import Progress
-
-        with Progress(disable=not show_bar, transient=True) as bar:
-            task = bar.add_task("verifying", total=total)
-            report = audit.verify(session, progress=lambda n: bar.advance(task, n))
-        found = anchor.check(session, anchor_text) if anchor_text is not None else None
-    if as_json:
-        emit_json(report.as_dict() | ({"anchor": found.as_dict()} if found else {}))
-    else:
-        for line in _verify_lines(report, found):
-            say(line)
-    _verify_outcome(report, found)
-
-
-def _verify_lines(report: audit.ChainReport, found: anchor.AnchorCheck | None) -> list[str]:
-    lines = []
-    if report.ok:
-        lines.append(f"audit chain intact: {report.events} events")
-        if report.key_id is not None:
-            lines.append(f"  {report.authenticated} authenticated with key {report.key_id}")
-        elif report.unchecked:
-            lines.append(
-                f"  the key is not available here: the MACs of {report.unchecked} events were "
-                "not checked, so the chain is only self-consistent (someone with write access "
-                "to the database could have recomputed it); see docs/SECURITY.md"
-            )
-        if report.unauthenticated:
-            lines.append(
-                f"  {report.unauthenticated} events before the key existed are not authenticated"
-            )
-        if report.key_id is not None and report.events and not report.authenticated:
-            lines.append(
-                "  no event is authenticated although a key is available: if this database was "
-                "ever written with this key, its MACs were removed; verify against an anchor"
-            )
-    if found is not None and found.ok:
-        tag = "" if found.tag == "matches" else " (its tag was not checked: no key here)"
-        lines.append(
-            f"anchor {found.anchor}{tag}: the trail up to event #{found.events} is unchanged; "
-            f"{len(found.after)} events after it"
-        )
-        for ev in found.after[:_AFTER_SHOWN]:
-            who = f"{ev['actor']} ({ev['os_user']}@{ev['host']})" if ev["os_user"] else ev["actor"]
-            what = " ".join(x for x in (ev["proposal"], ev["meeting"]) if x)
-            lines.append(f"  #{ev['id']} {ev['at_utc']} {who} {ev['action']} {what}".rstrip())
-        if len(found.after) > _AFTER_SHOWN:
-            lines.append(f"  … {len(found.after) - _AFTER_SHOWN} more (--json lists all)")
-    return lines
-
-
-_AFTER_SHOWN = 100
-
-
-def _verify_outcome(report: audit.ChainReport, found: anchor.AnchorCheck | None) -> None:
-    if not report.ok:
-        raise RegieClickError(
-            f"audit chain broken at event {report.bad_event}: {report.problem}; the events from "
-            "there on cannot be trusted: compare with a backup",
-            1,
-        )
-    if report.workflow_problems:
-        raise RegieClickError("; ".join(report.workflow_problems), 1)
-    if found is not None and not found.ok:
-        raise RegieClickError(f"anchor {found.anchor}: {found.problem}", 1)
-
-
-@audit_group.command(name="anchor")
-@json_option
-@pass_env
-def audit_anchor(env: Env, as_json: bool) -> None:
-    """Print the head of the audit chain (events, hash, time) and an anchor to publish in
-    minutes and mails; 'regie audit verify --anchor ANCHOR' checks the trail against it."""
-    head = reader(env, anchor.make)
-    if as_json:
-        emit_json(head.as_dict())
-        return
-    say(f"audit anchor: {head.text}")
-    when = w.stamp(to_local(head.at).isoformat(), env.lang) if head.at else "-"
-    say(f"  {head.events} events; head {head.head}; last event {when}; key {head.key_id}")
-    say("  publish it (minutes, mail); 'regie audit verify --anchor ANCHOR' proves the trail")
-    say("  up to this head unchanged and lists what came after")
-
-
 @click.command()
 @click.option(
     "--keep",
@@ -399,4 +277,4 @@ def demo(keep: str | None) -> None:
     run_demo(keep=keep)
 
 
-COMMANDS = [show, list_cmd, meetings, people, audit_group, demo]  # agenda: cli_agenda
+COMMANDS = [show, list_cmd, meetings, people, demo]  # agenda: cli_agenda; audit: cli/audit.py

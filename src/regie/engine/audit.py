@@ -118,8 +118,30 @@ def event_hash(
     os_user: str | None = None,
     host: str | None = None,
 ) -> str:
-    """SHA-256 over the canonical JSON of the content. Events since migration 0005 name
-    their account and host (both keys present); older ones have neither key."""
+    """SHA-256 over the canonical JSON of the content (:func:`hashed_content`)."""
+    content = hashed_content(
+        at=at, actor=actor, acting_for=acting_for, action=action, proposal_id=proposal_id,
+        meeting_id=meeting_id, payload_text=payload_text, prev_hash=prev_hash,
+        os_user=os_user, host=host,
+    )  # fmt: skip
+    return hashlib.sha256(_hash_text(content).encode("utf-8")).hexdigest()
+
+
+def hashed_content(
+    *,
+    at: datetime,
+    actor: str,
+    acting_for: str | None,
+    action: str,
+    proposal_id: str | None,
+    meeting_id: str | None,
+    payload_text: str,
+    prev_hash: str,
+    os_user: str | None = None,
+    host: str | None = None,
+) -> dict[str, str | None]:
+    """What an event's hash covers (docs/AUDIT.md): events since migration 0005 name their
+    account and host (both keys present); older ones have neither key."""
     content: dict[str, str | None] = {
         "at": _stamp(at),
         "actor": actor,
@@ -133,7 +155,7 @@ def event_hash(
     if os_user is not None or host is not None:
         content["os_user"] = os_user
         content["host"] = host
-    return hashlib.sha256(_hash_text(content).encode("utf-8")).hexdigest()
+    return content
 
 
 def append(

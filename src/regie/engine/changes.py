@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from regie.clock import Clock, to_utc_naive
+from regie.dispute import index as search_index
 from regie.engine import audit
 from regie.engine.facts import Actor, BodyFacts, RegionFacts, Roles, load_actor, region_facts
 from regie.engine.storage import AnySession, Tx
@@ -72,6 +73,7 @@ class Change:
             payload=payload,
         )
         outbox.enqueue_for_event(self.tx, event)
+        search_index.on_event(self.tx, event)  # the texts it carries, searchable (issue 19)
         self.events.append(event)
         return event
 

@@ -272,3 +272,54 @@ class Feasibility(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
     stated_at: datetime
     event_id: int | None = None
+
+
+class Revisit(SQLModel, table=True):
+    """A proposal that consciously reopens an earlier decision (migration 0015, ``regie
+    submit --revisits``): shown on both proposals, in mails and pages."""
+
+    __table_args__ = (Index("ix_revisit_earlier", "earlier_id"),)
+    proposal_id: str = Field(foreign_key="proposal.id", primary_key=True)
+    earlier_id: str = Field(foreign_key="proposal.id", primary_key=True)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    recorded_at: datetime
+
+
+class SearchEntry(SQLModel, table=True):
+    """A searchable text (migration 0016, ``regie audit search``): a proposal's title or
+    summary, a decision text version, a correction comment, a prior position; with its
+    Dutch stems. The full-text index over it (SQLite FTS5 ``search_fts``; PostgreSQL GIN
+    on ``to_tsvector('dutch', text)``) is made by the migration alone."""
+
+    __tablename__ = "search_entry"
+    __table_args__ = (Index("ix_search_entry_proposal", "proposal_id", "kind"),)
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: str = Field(foreign_key="proposal.id")
+    kind: str  # proposal | decision | correction | position
+    ref: str = ""  # title | summary; the decision version; the party
+    meeting_id: str | None = Field(default=None, foreign_key="meeting.id")
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    stems: str = Field(sa_column=Column(Text, nullable=False))
+    at: datetime
+
+
+class SearchStem(SQLModel, table=True):
+    """In how many search entries each stem occurs (migration 0016): the similar-decision
+    check's document frequencies, kept with the entries."""
+
+    __tablename__ = "search_stem"
+    stem: str = Field(primary_key=True)
+    entries: int
+
+
+class SearchDecision(SQLModel, table=True):
+    """A final decision's stemmed document (migration 0016): title, summary and standing
+    text, what a new proposal is compared with (``regie submit``'s revisit check). Its
+    full-text index (SQLite FTS5 ``search_fts_decisions``; PostgreSQL GIN) is made by the
+    migration alone."""
+
+    __tablename__ = "search_decision"
+    __table_args__ = (UniqueConstraint("proposal_id", name="uq_search_decision_proposal"),)
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: str = Field(foreign_key="proposal.id")
+    stems: str = Field(sa_column=Column(Text, nullable=False))

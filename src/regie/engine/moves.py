@@ -13,6 +13,7 @@ from datetime import datetime
 
 from regie import text_input
 from regie.clock import Clock, to_local
+from regie.dispute import revisits as revisit_check
 from regie.engine import repository as repo
 from regie.engine import roles, routing, submission
 from regie.engine.changes import Change, begin
@@ -118,11 +119,16 @@ def submit(
     meeting: str | None = None,
     addressee: str | None = None,
     follow_up: bool = False,
+    revisits: str | None = None,
+    reason: str | None = None,
+    not_related: bool = False,
 ) -> MoveResult:
     """A new proposal at its originating table, on that table's next open meeting.
     ``table`` may be left out when the workflow's first stage has only one body.
     ``follow_up``: a decision with a follow-up, whose concerned parties state whether it
-    is feasible (:mod:`regie.engine.feasibility`)."""
+    is feasible (:mod:`regie.engine.feasibility`). When it is like earlier final decisions
+    the coordinator says whether it reopens one (``revisits`` with a ``reason``) or not
+    (``not_related``); without either it is refused (:mod:`regie.dispute.revisits`)."""
     title = text_input.title(title)
     summary = text_input.text(summary, "the summary (--summary)", limit=text_input.SUMMARY_MAX)
     documents = text_input.links(documents)
@@ -133,6 +139,15 @@ def submit(
     to = submission.addressee(ch, cw, addressee)
     submission.check_follow_up(cw, follow_up)
     roles.require_member_or_coordinator(ch, table, "submit a proposal to this table")
+    choice = revisit_check.choose(
+        ch.tx,
+        title=title,
+        summary=summary.strip(),
+        focus_point=focus_point,
+        revisits=revisits,
+        reason=reason,
+        not_related=not_related,
+    )
     year = to_local(ch.now).year
     pid = f"P-{year}-{repo.next_proposal_number(ch.tx, year):03d}"
     start = cw.workflow.start
@@ -169,6 +184,7 @@ def submit(
         ch.tx.execute(
             "INSERT INTO proposal_party (proposal_id, party_id) VALUES (?, ?)", (pid, party)
         )
+    revisit_check.record(ch.tx, pid, choice, ch.now)
     ev = ch.record(
         "submitted",
         proposal_id=pid,
@@ -188,6 +204,7 @@ def submit(
             "documents": list(documents),
             "addressee": to,
             "follow_up": follow_up,
+            **choice.payload(),
         },
     )
     ch.commit()

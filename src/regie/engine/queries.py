@@ -14,6 +14,7 @@ from typing import Any
 
 from regie import labels
 from regie.clock import to_local
+from regie.dispute.revisits import links as revisit_links
 from regie.engine import audit
 from regie.engine import repository as repo
 from regie.engine.agenda_history import counts_per_meeting, pending_route_proposals, placements
@@ -104,6 +105,7 @@ def show_proposal(
         "proposed_route": _proposed_route(tx, cw.workflow, p),
         "decisions": decisions,
         "agenda": agenda,
+        **revisit_links(tx, p.id),  # "reopens" and "reopened_by" (issue 19)
     }
     bodies = _names(tx, "body", [p.table_id, meeting.body_id if meeting else ""])
     out["table_name"] = bodies.get(p.table_id, p.table_id)

@@ -35,6 +35,8 @@ REVISIONS: tuple[str, ...] = (
     "0012",
     "0013",
     "0014",
+    "0015",
+    "0016",
 )
 
 # sqlite_master: how many tables the database has (SQLite's own left out, as SQLAlchemy's

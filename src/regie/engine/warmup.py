@@ -21,12 +21,14 @@ def prepare(session: AnySession, clock: Clock) -> None:
     Everything lands in the per-process caches, so the write transaction that follows only
     reads rows, checks and writes. Nothing here fails a command: a problem (no region yet,
     an unknown workflow) is met again, and reported, inside the service."""
+    from regie.dispute.stems import stemmed_text
     from regie.engine import agenda_approval, keys, repository  # noqa: F401
     from regie.notifications import recipients  # words, labels, Jinja  # noqa: F401
     from regie.notifications.words import context_words
 
     tx = Tx(session)
     audit.origin()
+    stemmed_text("besluit")  # the Snowball stemmer, for the search index (issue 19)
     keys.session_key(session)
     if tx.scalar("SELECT value FROM region_setting WHERE key = 'coordinator'") is None:
         return

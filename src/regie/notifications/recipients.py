@@ -176,8 +176,9 @@ def _proposal_facts(tx: Tx, proposal_id: str) -> dict[str, Any]:
     row = tx.one(
         "SELECT p.title, p.purpose, p.summary, p.documents, p.table_id, b.name, b.chair_id, "
         "p.admin_lead, p.official_lead, p.stage, p.state, p.workflow_digest, p.addressee, "
-        "b.article FROM proposal p "
-        "JOIN body b ON b.id = p.table_id WHERE p.id = ?",
+        "b.article, r.earlier_id, e.title, r.reason FROM proposal p "
+        "JOIN body b ON b.id = p.table_id LEFT JOIN revisit r ON r.proposal_id = p.id "
+        "LEFT JOIN proposal e ON e.id = r.earlier_id WHERE p.id = ?",
         (proposal_id,),
     )
     if row is None:
@@ -197,6 +198,9 @@ def _proposal_facts(tx: Tx, proposal_id: str) -> dict[str, Any]:
         "state": row[10],
         "workflow_digest": row[11],
         "addressee": row[12],
+        # the earlier decision it consciously reopens (regie submit --revisits, issue 19):
+        # every mail about the proposal says so
+        "reopens": {"proposal": row[14], "title": row[15], "reason": row[16]} if row[14] else None,
     }
 
 

@@ -13,7 +13,9 @@ target_metadata = SQLModel.metadata
 
 
 def _include_name(name: str | None, type_: str, _parent: object) -> bool:
-    return not (type_ == "table" and name == "apscheduler_jobs")
+    # apscheduler's own table; the FTS5 search table of 0016 and its shadow tables
+    ours = name != "apscheduler_jobs" and not str(name).startswith("search_fts")
+    return type_ != "table" or ours
 
 
 def run_migrations_online() -> None:
