@@ -236,12 +236,23 @@ def test_attend_with_contradicting_flags_is_a_usage_error(db_file: Path, flags: 
         ),
         (["outbox", "--kind", "submited"], "did you mean 'submitted'?"),
         (["outbox", "--proposal", "P-2099-001"], "there is no such proposal; see 'regie list'"),
+        (["audit", "search", "thuiszitters", "--party", "nobody"],
+         "--party 'nobody': there is no such party; use one of: barneveld, ede,"),
+        (["audit", "decisions", "--outcome", "adoptd"], "did you mean 'adopted'?"),
     ],  # fmt: skip
 )
 def test_a_filter_with_an_unknown_value_names_the_valid_ones(
     db_file: Path, args: list[str], says: str
 ) -> None:
     assert says in error_line(run(db_file, *args), 2)
+
+
+def test_submit_to_an_unknown_party_names_the_regions_parties(db_file: Path) -> None:
+    before = digest(db_file)
+    line = error_line(run(db_file, "submit", "--title", "Zomerschool", "--purpose", "adoption",
+                          "--table", "tafel-model", "--party", "atlantis"), 2)  # fmt: skip
+    assert "unknown party 'atlantis'; the region's parties: barneveld, ede," in line
+    assert digest(db_file) == before
 
 
 def test_outbox_json_says_when_it_truncated(db_file: Path) -> None:

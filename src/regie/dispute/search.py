@@ -78,7 +78,7 @@ def _filters(tx: Tx, *, party: str | None, body: str | None, focus_point: str | 
     a value that names nothing known is a usage error naming the known ones."""
     where = _Where()
     if party is not None:
-        require_known(party, _ids(tx, "party"), "party", see="regie parties")
+        require_known(party, _ids(tx, "party"), "party")
         where.add("p.id IN (SELECT pp.proposal_id FROM proposal_party pp WHERE pp.party_id = ?)",
                   party)  # fmt: skip
     if body is not None:

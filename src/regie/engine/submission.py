@@ -63,7 +63,8 @@ def check_refs(
         raise UsageError("name at least one concerned party with --party")
     for party in parties:
         if ch.tx.one("SELECT 1 FROM party WHERE id = ?", (party,)) is None:
-            raise UsageError(f"unknown party '{party}'; see 'regie parties'")
+            known = ", ".join(str(r[0]) for r in ch.tx.all("SELECT id FROM party ORDER BY id"))
+            raise UsageError(f"unknown party '{party}'; the region's parties: {known}")
     if focus and ch.tx.one("SELECT 1 FROM focus_point WHERE id = ?", (focus,)) is None:
         raise UsageError(f"unknown focus point '{focus}'; see the region config [[focus_points]]")
     for lead in leads:
