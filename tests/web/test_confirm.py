@@ -14,6 +14,7 @@ import pytest
 from confirmtest import (
     TestClient,
     app_for,
+    cover,
     csrf_of,
     decided,
     forged_form,
@@ -242,3 +243,20 @@ def test_a_second_use_fails_inside_its_transaction_and_changes_nothing(world: An
             confirm._act(request, link, action, "te laat")  # type: ignore[arg-type]
         assert uses.is_second_use(refused.value)
     assert state_of(world, pid) == before
+
+
+def test_the_page_of_a_decision_that_reopens_an_earlier_one_names_it(world: Any) -> None:
+    """The chair confirming a revisit sees which decision it reopens, and why (escaped)."""
+    earlier = decided(world)
+    world.call(decisions.confirm, proposal_id=earlier, actor=world.chair("oogo"), version=1)
+    pid = world.submit("adoption", title="Dashboard jeugd, tweede versie", revisits=earlier,
+                       reason="nieuwe <cijfers>")  # fmt: skip
+    world.to_final(pid)
+    cover(world, pid)
+    world.call(decisions.decide, proposal_id=pid, outcome="adopted", text="Opnieuw vastgesteld.")
+    with TestClient(app_for(world)) as client:
+        page = client.get(path_of(world, link_row(world, pid))).text
+        plain = client.get(path_of(world, link_row(world, earlier))).text
+    assert (f"<dt>Heropent besluit</dt><dd>{earlier} Dashboard jeugd "
+            "(nieuwe &lt;cijfers&gt;)</dd>") in page  # fmt: skip
+    assert "Heropent" not in plain

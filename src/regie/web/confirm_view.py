@@ -65,6 +65,7 @@ class DecisionView:
     expires_at: datetime
     parties: list[Party]
     use: uses.Use | None
+    reopens: list[dict[str, str]] = field(default_factory=list)  # decisions it reopens
 
     def values(self) -> dict[str, Any]:
         return {"d": self}
@@ -72,10 +73,12 @@ class DecisionView:
 
 # Everything the page shows, in ONE row (none: the proposal is unknown): the proposal,
 # the decision version the link names and the standing version, the meeting and its
-# body, the link's use, the config generation (the names are cached per generation), and
-# as JSON arrays who attended the meeting, the prior positions on the proposal and the
-# parties it concerns. Each statement and each row fetched lets go of the GIL, and under
-# load each such moment may cost a thread switch: one statement keeps the page lean.
+# body, the link's use, the config generation (the names are cached per generation), as
+# JSON arrays who attended the meeting, the prior positions on the proposal and the
+# parties it concerns, and the earlier decision it reopens, if any (issue 19: `regie
+# submit --revisits` names one). Each statement and each row fetched lets go of the GIL,
+# and under load each such moment may cost a thread switch: one statement keeps the page
+# lean.
 _ONE_ROW = (
     "SELECT p.title, p.state, p.workflow_digest, p.meeting_id, d.meeting_id, d.outcome, "
     "d.text, d.override_reason, d.recorded_by, d.confirmed_by, d.confirmed_at, d.dissent, "
@@ -87,12 +90,14 @@ _ONE_ROW = (
     "WHERE a.meeting_id = m.id), "
     "(SELECT {agg}(pp.party_id, pp.person_id, pp.stance, pp.position{end} "
     "FROM prior_position pp WHERE pp.meeting_id = m.id AND pp.proposal_id = p.id), "
-    "(SELECT {agg}(pc.party_id{end} FROM proposal_party pc WHERE pc.proposal_id = p.id) "
+    "(SELECT {agg}(pc.party_id{end} FROM proposal_party pc WHERE pc.proposal_id = p.id), "
+    "r.earlier_id, e.title, r.reason "
     "FROM proposal p "
     "LEFT JOIN decision d ON d.proposal_id = p.id AND d.version = ? "
     "LEFT JOIN meeting m ON m.id = COALESCE(d.meeting_id, CAST(? AS TEXT), p.meeting_id) "
     "LEFT JOIN body b ON b.id = m.body_id "
     "LEFT JOIN link_use u ON u.row_id = ? "
+    "LEFT JOIN revisit r ON r.proposal_id = p.id LEFT JOIN proposal e ON e.id = r.earlier_id "
     "WHERE p.id = ?"
 )
 _SQL = {
@@ -151,7 +156,7 @@ def read(tx: Tx, link: Link, now: datetime, link_days: int, lang: str) -> Decisi
     (title, state, digest, p_meeting, d_meeting, outcome, text, override, recorded_by,
      confirmed_by, confirmed_at_raw, dissent_raw, latest, meeting_id, body_id, starts_at,
      body_name, chair_raw, used_at, used_by, used_for, generation, attended, positions,
-     concerned) = row  # fmt: skip
+     concerned, earlier, earlier_title, reason) = row  # fmt: skip
     decided = outcome is not None  # the decision row of the link's version exists
     if meeting_id is None:
         wanted = str(d_meeting) if decided else str(link.meeting_id or p_meeting or "")
@@ -201,6 +206,9 @@ def read(tx: Tx, link: Link, now: datetime, link_days: int, lang: str) -> Decisi
         expires_at=expires,
         parties=_parties(_rows(attended), _rows(positions), _rows(concerned), names, lang),
         use=use,
+        reopens=[{"proposal": str(earlier), "title": str(earlier_title), "reason": str(reason)}]
+        if earlier
+        else [],
     )
 
 
