@@ -117,6 +117,18 @@ def test_a_database_url_regie_cannot_use(url: str, says: str) -> None:
     assert "s3cret" not in line
 
 
+def test_a_database_path_with_a_question_mark_is_refused_and_nothing_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The URL sqlite:///x?y.db opened the file 'x' (the rest is its query): init made 'x',
+    an empty 'x?y.db' and the key 'x?y.db.key'."""
+    monkeypatch.chdir(tmp_path)
+    config = Path(__file__).resolve().parents[2] / "config" / "foodvalley.toml"
+    line = error_line(run("x?y.db", "init", "--config", str(config)), 2)
+    assert "x?y.db: a '?' in the database's path is not supported" in line
+    assert list(tmp_path.iterdir()) == []
+
+
 READS = [["list"], ["show", "P-2026-001"], ["meetings"], ["people"], ["check"],
          ["audit", "verify"], ["audit", "show", "P-2026-001"], ["outbox"],
          ["agenda", "oogo-2027-01-28"], ["db", "backup", "copy.db"],

@@ -96,7 +96,8 @@ def _scheduler_payload(kind: str, v: dict[str, str], title: str) -> dict[str, An
     if kind == "mandate_expiring":
         meeting = {"id": "ao-2027-01-07", "starts_at": "2027-01-07T09:30:00+01:00",
                    "items": [item]}  # fmt: skip
-        return {**common, "meetings": [meeting]}
+        # the mandate holder is someone else than the recipient: the coordinator's copy
+        return {**common, "meetings": [meeting], "person": "piet-pieters"}
     return {**common, "items": [item]}
 
 

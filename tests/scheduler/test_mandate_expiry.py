@@ -87,6 +87,15 @@ def test_one_notice_at_nine_twenty_working_days_before_to_person_and_coordinator
     assert pid in text and "Dashboard jeugd" in html and "init" not in text
     subject, text, _html = render_parts("mandate_expiring", "en", context)
     assert "ends on" in subject and "have the mandate renewed" in text
+    # the person is asked to reply or contact the coordinator; the coordinator's own copy
+    # says what to do instead (not "contact the coordinator")
+    own = {"recipient_id": PERSON, "recipient_name": "x"}
+    _s, to_person, _h = render_parts("mandate_expiring", "en", {**context, **own})
+    coordinator = {"recipient_id": world.coordinator, "recipient_name": "y"}
+    _s, to_coordinator, html = render_parts("mandate_expiring", "nl", {**context, **coordinator})
+    assert "Reply to this mail or contact" in to_person
+    assert "neem contact op met" not in to_coordinator and "om verlenging" in to_coordinator
+    assert "regioconfiguratie" in html
     assert check_database(db=world.db).problems == []
 
 

@@ -27,6 +27,11 @@ def database_url(db: str | None) -> str:
     value = db or os.environ.get("REGIE_DB") or DEFAULT_DB
     if "://" in value:
         return value
+    if "?" in value:  # in the URL it would start the query: another file would be opened
+        raise UsageError(
+            f"{value}: a '?' in the database's path is not supported (the file would be "
+            "taken for another one); use a path without '?'"
+        )
     try:
         return f"sqlite:///{Path(value).expanduser()}"
     except RuntimeError:  # "~someone" without such a user
