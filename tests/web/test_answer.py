@@ -325,3 +325,38 @@ def _part(msg: Any, subtype: str) -> str:
         if part.get_content_type() == f"text/{subtype}":
             return str(part.get_content())
     raise AssertionError(f"no text/{subtype} part")
+
+
+def test_the_absence_reminder_links_to_the_answer_page_where_a_stand_in_is_named(
+    invited: Invited,
+) -> None:
+    """Absent without a stand-in: the scheduler's reminder the next working day carries
+    the personal link; it opens the meeting's answer page (her answer: absent), and
+    naming Ede's registered substitute there covers Ede."""
+    from regie.scheduler import absence
+    from regie.scheduler.sweep import sweep
+
+    invited.post(answer="absent")  # Thursday 14 January: no stand-in, no position
+    invited.world.at(datetime(2027, 1, 15, 9, tzinfo=AMSTERDAM))
+    fired = sweep(invited.world.db, invited.world.clock, {absence.NAME: absence.RULE}).fired
+    assert [d.person for d in fired] == [INGRID]
+    columns = ("id, event_id, kind, person_id, email, language, proposal_id, meeting_id, "
+               "context, message_id, status, attempts, created_at")  # fmt: skip
+    raw = invited.world.sql(f"SELECT {columns} FROM outbox WHERE kind = 'absence_reminder' "
+                            "AND person_id = ?", (INGRID,))[0]  # fmt: skip
+    row = row_from_tuple(raw)
+    made = lambda r: links.url_for("https://regie.example.org", invited.key, r.id)  # noqa: E731
+    plain = _part(render_notice(None, row, sender_address="regie@foodvalley.example.org",
+                                link_url=made), "plain")  # fmt: skip
+    url = made(row)
+    assert f"Een vervanger en uw standpunt geeft u door via deze persoonlijke link: {url}" in plain
+    path = url.removeprefix("https://regie.example.org")
+    page = invited.client.get(path)
+    assert page.status_code == 200 and "Regionaal bestuurlijk OOGO" in page.text
+    token = _CSRF.search(page.text)
+    assert token is not None
+    answered = invited.client.post(path, data={"csrf": token.group(1), "action": "answer",
+                                               "answer": "absent", "substitute": BART})  # fmt: skip
+    assert answered.status_code == 200
+    assert (BART, "ede", "expected", INGRID, INGRID) in invited.attendance()
+    assert check_database(db=invited.world.db).problems == []

@@ -1,4 +1,5 @@
-"""Answering an invitation: the personal link in an ``agenda`` or ``meeting_changed`` mail.
+"""Answering an invitation: the personal link in an ``agenda`` or ``meeting_changed`` mail,
+and in the scheduler's ``absence_reminder`` (absent without a stand-in or positions).
 
 GET and HEAD show the meeting, its agenda, the person's current answer and a form; they
 never change anything (mail scanners open links). A POST (CSRF-checked) records the
@@ -23,9 +24,10 @@ absent case). The answer can be changed until the meeting starts; the link works
 then, and never longer than ``link_days`` after it was sent. A cancelled meeting, or a
 person who is no longer a member of the body, gets a page that says so.
 
-Extension point: where the scheduler (not built yet) asks for a feasibility statement,
-the page shows it in the ``feasibility`` block of ``answer.html`` and :func:`submit`
-passes the field to the scheduler's service next to :func:`record_answer`.
+Extension point: a feasibility statement (``regie feasibility``, the scheduler's rule 8)
+is not asked here yet; the page would show it in the ``feasibility`` block of
+``answer.html`` and :func:`submit` pass it to :mod:`regie.engine.feasibility` next to
+:func:`record_answer`.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ ACTIONS = {
     "confirmation_reminder": "confirm",  # its row names the proposal, meeting and version
     "agenda": "answer",
     "meeting_changed": "answer",
+    "absence_reminder": "answer",  # name a stand-in or give positions (issue 18, rule 3)
     "sign_in": "sign_in",
 }
 DEFAULT_LINK_DAYS = 14
