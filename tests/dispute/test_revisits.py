@@ -21,6 +21,7 @@ from regie.clock import AMSTERDAM, to_local
 from regie.dispute.revisits import similar_decisions
 from regie.engine.setup import init_database
 from regie.engine.storage import Database, Tx, as_datetime
+from regie.notifications.outbox import ROW_COLUMNS, row_from_tuple
 from regie.notifications.render import render_notice
 from regie.notifications.types import OutboxRow
 from regie.region import Region
@@ -162,15 +163,8 @@ def test_refusals_store_nothing(world: Any, extra: tuple[str, ...], code: int, s
 
 
 def load_row(world: Any, row_id: int) -> OutboxRow:
-    r = world.sql(
-        "SELECT id, event_id, kind, person_id, email, language, proposal_id, meeting_id, "
-        "context, status, attempts, created_at FROM outbox WHERE id = ?",
-        (row_id,),
-    )[0]
-    created = as_datetime(r[11])
-    assert created is not None
-    return OutboxRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8]),
-                     f"<m{r[0]}@x>", r[9], r[10], created)  # fmt: skip
+    return row_from_tuple(world.sql(f"SELECT {ROW_COLUMNS} FROM outbox WHERE id = ?",
+                                    (row_id,))[0])  # fmt: skip
 
 
 def test_the_mail_of_a_revisiting_proposal_names_the_decision_it_reopens(world: Any) -> None:

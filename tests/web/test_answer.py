@@ -23,7 +23,7 @@ from regie.engine import agenda
 from regie.engine.check import check_database
 from regie.engine.keys import Key, load_key
 from regie.engine.storage import Tx
-from regie.notifications.outbox import row_from_tuple
+from regie.notifications.outbox import ROW_COLUMNS, row_from_tuple
 from regie.notifications.render import render_notice
 from regie.web import links
 from regie.web.app import create_app
@@ -340,9 +340,7 @@ def test_the_absence_reminder_links_to_the_answer_page_where_a_stand_in_is_named
     invited.world.at(datetime(2027, 1, 15, 9, tzinfo=AMSTERDAM))
     fired = sweep(invited.world.db, invited.world.clock, {absence.NAME: absence.RULE}).fired
     assert [d.person for d in fired] == [INGRID]
-    columns = ("id, event_id, kind, person_id, email, language, proposal_id, meeting_id, "
-               "context, message_id, status, attempts, created_at")  # fmt: skip
-    raw = invited.world.sql(f"SELECT {columns} FROM outbox WHERE kind = 'absence_reminder' "
+    raw = invited.world.sql(f"SELECT {ROW_COLUMNS} FROM outbox WHERE kind = 'absence_reminder' "
                             "AND person_id = ?", (INGRID,))[0]  # fmt: skip
     row = row_from_tuple(raw)
     made = lambda r: links.url_for("https://regie.example.org", invited.key, r.id)  # noqa: E731

@@ -38,16 +38,18 @@ FTS_TABLE = "search_fts"  # SQLite only: the FTS5 table over search_entry.stems
 DECISIONS_FTS = "search_fts_decisions"  # SQLite only: over search_decision.stems
 TITLE_REPEAT = 2  # a final decision's title stems count twice in its document
 
-# A final decision: a decided proposal whose latest decision version is confirmed and not
-# retracted (an information item that was only noted records no decision).
-FINAL = (
+# A proposal's standing decision when it is confirmed (the latest version, confirmed, not
+# retracted), with the proposal's state and the version; a *final* decision also has the
+# proposal decided (an information item that was only noted records no decision).
+CONFIRMED = (
     "SELECT p.id, p.title, p.summary, p.focus_point, d.text, d.outcome, m.body_id, "
-    "m.starts_at "
+    "m.starts_at, p.state, d.version "
     "FROM proposal p JOIN decision d ON d.proposal_id = p.id "
     "JOIN meeting m ON m.id = d.meeting_id "
-    "WHERE p.state = 'decided' AND d.confirmed_at IS NOT NULL AND d.retracted_at IS NULL "
+    "WHERE d.confirmed_at IS NOT NULL AND d.retracted_at IS NULL "
     "AND d.version = (SELECT MAX(d2.version) FROM decision d2 WHERE d2.proposal_id = p.id)"
 )
+FINAL = CONFIRMED + " AND p.state = 'decided'"
 # the actions after which a proposal may have become, or stopped being, a final decision
 FINAL_CHANGES = frozenset({"decided", "confirmed", "amended", "retracted", "withdrawn"})
 

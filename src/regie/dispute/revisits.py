@@ -77,16 +77,6 @@ MIN_SHARED = 2  # one word in common is not yet a subject in common
 
 _NUMBER = re.compile(r"\d")
 
-# the same, for proposals named by id, with the state and the version, any state
-_FINAL_ROWS = (
-    "SELECT p.id, p.title, p.summary, p.focus_point, d.text, d.outcome, m.body_id, "
-    "m.starts_at, p.state, d.version "
-    "FROM proposal p JOIN decision d ON d.proposal_id = p.id "
-    "JOIN meeting m ON m.id = d.meeting_id "
-    "WHERE d.confirmed_at IS NOT NULL AND d.retracted_at IS NULL "
-    "AND d.version = (SELECT MAX(d2.version) FROM decision d2 WHERE d2.proposal_id = p.id)"
-)
-
 
 @dataclass(frozen=True)
 class Similar:
@@ -260,7 +250,9 @@ def similar_decisions(
             scored[pid] = score
     best = max(scored.values(), default=0.0)
     kept = sorted(pid for pid, score in scored.items() if score >= RELATIVE * best)
-    rows = _in_chunks(tx, f"{_FINAL_ROWS} AND p.id IN ({{marks}})", kept)
+    # by their ids (the primary key), the state checked here: a condition on p.state
+    # would make SQLite walk every decided proposal by the state index instead
+    rows = tx.all_in(f"{index.CONFIRMED} AND p.id IN ({{marks}})", kept)
     found = [(scored[str(r[0])], r) for r in rows if r[8] == "decided"]
     found.sort(key=lambda item: (-item[0], item[1][3] != focus_point, item[1][0]))
     return [_similar(row, score) for score, row in found[:limit]]
@@ -298,16 +290,6 @@ def _candidates(
     if len(found) < MIN_CANDIDATES and len(informative) > RAREST:
         found = _ranked_decisions(tx, informative[:RAREST_WIDE])
     return found, df, total
-
-
-def _in_chunks(tx: Tx, sql: str, ids: list[str], size: int = 500) -> list[tuple[Any, ...]]:
-    """``sql`` (with ``{marks}`` for an IN list) for ``ids``, a chunk at a time (SQLite
-    takes at most 32,766 parameters)."""
-    rows: list[tuple[Any, ...]] = []
-    for i in range(0, len(ids), size):
-        chunk = ids[i : i + size]
-        rows += tx.all(sql.format(marks=", ".join("?" for _ in chunk)), chunk)
-    return rows
 
 
 def _ranked_decisions(tx: Tx, rarest: list[str]) -> list[tuple[str, str]]:

@@ -171,15 +171,21 @@ def record_publication(
     )
 
 
+# The standing decisions (``d``) recorded at one meeting (the parameter): the latest
+# version of each proposal's, unless retracted (the scheduler's news rule reads them too).
+STANDING_AT_MEETING = (
+    "d.meeting_id = ? AND d.retracted_at IS NULL AND d.version = (SELECT MAX(v.version) "
+    "FROM decision v WHERE v.proposal_id = d.proposal_id)"
+)
+
+
 def meeting_decisions(ch: Change, meeting_id: str) -> list[dict[str, Any]]:
     """The standing (not retracted) latest version of every decision recorded at a meeting,
     with its override (and the parties it covered) and its dissent."""
     rows = ch.tx.all(
         "SELECT d.proposal_id, p.title, d.outcome, d.text, d.version, d.confirmed_at, "
         "d.override_reason, d.dissent FROM decision d JOIN proposal p ON p.id = d.proposal_id "
-        "WHERE d.meeting_id = ? AND d.retracted_at IS NULL AND d.version = (SELECT "
-        "MAX(v.version) FROM decision v WHERE v.proposal_id = d.proposal_id) "
-        f"ORDER BY {order_by_proposal('d.proposal_id')}",
+        f"WHERE {STANDING_AT_MEETING} ORDER BY {order_by_proposal('d.proposal_id')}",
         (meeting_id,),
     )
     names = dict(ch.tx.all("SELECT id, COALESCE(short_name, name) FROM party"))
@@ -261,7 +267,7 @@ def record_news(ch: Change, meeting: MeetingRow) -> NewsResult:
         raise UsageError(
             f"no decisions were recorded at {meeting_id}; record them with 'regie decide' first"
         )
-    sent = _already_sent(ch, meeting_id)
+    sent = news_sent(ch.tx, meeting_id)
     decisions = [
         d for d in recorded if d["confirmed"] and (d["proposal"], d["version"]) not in sent
     ]
@@ -289,10 +295,6 @@ def record_news(ch: Change, meeting: MeetingRow) -> NewsResult:
         },
     )
     return NewsResult(meeting_id, len(decisions), bodies, ev.id)
-
-
-def _already_sent(ch: Change, meeting_id: str) -> set[tuple[str, int]]:
-    return news_sent(ch.tx, meeting_id)
 
 
 def news_sent(tx: Tx, meeting_id: str) -> set[tuple[str, int]]:

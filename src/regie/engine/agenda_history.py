@@ -73,17 +73,15 @@ def placements(
 
 def _leaving_events(tx: Tx, proposal_ids: Sequence[str]) -> dict[str, list[tuple[int, str]]]:
     found: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for start in range(0, len(proposal_ids), 400):
-        chunk = proposal_ids[start : start + 400]
-        actions = tuple(LEAVING)
-        rows = tx.all(
-            f"SELECT proposal_id, id, action FROM audit_event WHERE proposal_id IN "
-            f"({', '.join('?' for _ in chunk)}) AND action IN "
-            f"({', '.join('?' for _ in actions)}) ORDER BY id",
-            (*chunk, *actions),
-        )
-        for pid, ev_id, action in rows:
-            found[pid].append((int(ev_id), action))
+    actions = tuple(LEAVING)
+    rows = tx.all_in(
+        "SELECT proposal_id, id, action FROM audit_event WHERE proposal_id IN ({marks}) "
+        f"AND action IN ({', '.join('?' for _ in actions)}) ORDER BY id",
+        proposal_ids,
+        actions,
+    )
+    for pid, ev_id, action in rows:
+        found[pid].append((int(ev_id), action))
     return found
 
 
@@ -200,19 +198,17 @@ def pending_route_proposals(tx: Tx, proposal_ids: Sequence[str]) -> dict[str, di
     """Per proposal the newest ``route_proposed`` event that no ``route_set`` followed:
     ``{"route": [...], "event": id, "at": naive UTC, "actor": id}``."""
     found: dict[str, dict[str, Any]] = {}
-    ids = list(dict.fromkeys(proposal_ids))
-    for start in range(0, len(ids), 400):
-        chunk = ids[start : start + 400]
-        rows = tx.all(
-            f"SELECT proposal_id, id, action, payload, at, actor FROM audit_event WHERE "
-            f"proposal_id IN ({', '.join('?' for _ in chunk)}) AND action IN (?, ?) ORDER BY id",
-            (*chunk, "route_proposed", "route_set"),
-        )
-        for pid, ev_id, action, payload, at, actor in rows:
-            if action == "route_set":
-                found.pop(pid, None)
-                continue
-            route = [str(s) for s in json.loads(payload).get("route", [])]
-            found[pid] = {"route": route, "event": int(ev_id), "at": as_datetime(at),
-                          "actor": actor}  # fmt: skip
+    rows = tx.all_in(
+        "SELECT proposal_id, id, action, payload, at, actor FROM audit_event WHERE "
+        "proposal_id IN ({marks}) AND action IN (?, ?) ORDER BY id",
+        list(dict.fromkeys(proposal_ids)),
+        ("route_proposed", "route_set"),
+    )
+    for pid, ev_id, action, payload, at, actor in rows:
+        if action == "route_set":
+            found.pop(pid, None)
+            continue
+        route = [str(s) for s in json.loads(payload).get("route", [])]
+        found[pid] = {"route": route, "event": int(ev_id), "at": as_datetime(at),
+                      "actor": actor}  # fmt: skip
     return found

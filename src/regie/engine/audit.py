@@ -286,13 +286,22 @@ class ChainReport:
         }
 
 
-class _Walk:
-    """The state of one walk along the chain."""
+class ChainWalk:
+    """The state of one walk along the chain: from its start (``after`` 0, the genesis
+    link), or from event ``after`` on, taking ``head_hash`` as that event's hash (a
+    dossier's check walks from its first event)."""
 
-    def __init__(self, key: keys.Key | None) -> None:
+    def __init__(self, key: keys.Key | None, *, after: int = 0, head_hash: str = GENESIS) -> None:
         self.key = key
-        self.report = ChainReport(True, 0, key_id=key.key_id if key else None)
+        self.report = ChainReport(
+            True, after, key_id=key.key_id if key else None, head_hash=head_hash
+        )
         self.named: set[str] = set()  # workflow digests (or 12-character prefixes) events name
+
+    def advance(self, row: tuple[Any, ...], ev: Event) -> str:
+        """Count the next event and check it: the problem with it, or ""."""
+        self.report.events += 1
+        return self.step(row, ev)
 
     def step(self, row: tuple[Any, ...], ev: Event) -> str:
         """The problem with this event, or ""."""
@@ -366,11 +375,10 @@ def verify(
 
     The MACs are checked with ``key`` (by default the database's, when available); the
     stored workflow texts must match their digests and be named by the trail."""
-    walk = _Walk(keys.session_key(session) if key == AUTO else key)
+    walk = ChainWalk(keys.session_key(session) if key == AUTO else key)
     report = walk.report
     for row, ev in iter_events(session):
-        report.events += 1
-        problem = walk.step(row, ev)
+        problem = walk.advance(row, ev)
         if problem:
             report.ok, report.bad_event, report.problem = False, ev.id, problem
             return report

@@ -33,7 +33,6 @@ from regie.errors import NotAllowed, UsageError
 
 DOCUMENT_ADDED = "document_added"
 DEADLINE_EXCEPTION = "deadline_exception"
-_CHUNK = 400
 
 
 @dataclass(frozen=True)
@@ -210,18 +209,17 @@ def covered(
     with_documents: set[tuple[str, str]] = set()
     excepted: set[tuple[str, str]] = set()
     ids = sorted({pid for pid, _ in pairs})
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        rows = tx.all(
-            f"SELECT proposal_id, meeting_id, action, payload FROM audit_event WHERE proposal_id "
-            f"IN ({', '.join('?' for _ in chunk)}) AND action IN (?, ?, ?)",
-            (*chunk, DOCUMENT_ADDED, DEADLINE_EXCEPTION, "submitted"),
-        )
-        for pid, mid, action, text in rows:
-            if action == DEADLINE_EXCEPTION:
-                excepted.add((pid, mid))
-            elif action == DOCUMENT_ADDED or json.loads(text).get("documents"):
-                with_documents.add((pid, mid))
+    rows = tx.all_in(
+        "SELECT proposal_id, meeting_id, action, payload FROM audit_event WHERE proposal_id "
+        "IN ({marks}) AND action IN (?, ?, ?)",
+        ids,
+        (DOCUMENT_ADDED, DEADLINE_EXCEPTION, "submitted"),
+    )
+    for pid, mid, action, text in rows:
+        if action == DEADLINE_EXCEPTION:
+            excepted.add((pid, mid))
+        elif action == DOCUMENT_ADDED or json.loads(text).get("documents"):
+            with_documents.add((pid, mid))
     return with_documents, excepted
 
 

@@ -178,16 +178,11 @@ def concerned_parties(tx: Tx, proposal_id: str) -> list[str]:
 
 def parties_of(tx: Tx, proposal_ids: Sequence[str]) -> list[str]:
     """The parties any of the proposals concerns, sorted (one query per 400 proposals)."""
-    found: set[str] = set()
-    for start in range(0, len(proposal_ids), 400):
-        chunk = proposal_ids[start : start + 400]
-        rows = tx.all(
-            f"SELECT DISTINCT party_id FROM proposal_party WHERE proposal_id IN "
-            f"({', '.join('?' for _ in chunk)})",
-            tuple(chunk),
-        )
-        found.update(str(r[0]) for r in rows)
-    return sorted(found)
+    rows = tx.all_in(
+        "SELECT DISTINCT party_id FROM proposal_party WHERE proposal_id IN ({marks})",
+        proposal_ids,
+    )
+    return sorted({str(r[0]) for r in rows})
 
 
 def next_proposal_number(tx: Tx, year: int) -> int:

@@ -253,6 +253,18 @@ class Tx:
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in self.execute(sql, params).fetchall()]
 
+    def all_in(
+        self, sql: str, ids: Sequence[Any], params: Sequence[Any] = (), *, size: int = 400
+    ) -> list[tuple[Any, ...]]:
+        """:meth:`all` of ``sql``, whose ``{marks}`` is an IN list, for ``ids`` a chunk at a
+        time (SQLite takes at most 32,766 parameters); ``params`` follow each chunk's."""
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(ids), size):
+            chunk = list(ids[start : start + size])
+            marks = ", ".join("?" for _ in chunk)
+            rows += self.all(sql.format(marks=marks), (*chunk, *params))
+        return rows
+
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = self.one(sql, params)
         return row[0] if row else None

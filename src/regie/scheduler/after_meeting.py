@@ -62,11 +62,9 @@ _LEFT_OPEN = (
 # only, leaves the confirmed ones as they were). ix_decision_meeting_confirmed (0014).
 _LAST_NEWS = "SELECT MAX(at) FROM audit_event WHERE meeting_id = ? AND action = 'oogo_news'"
 _CONFIRMED_SINCE = "SELECT 1 FROM decision WHERE meeting_id = ? AND confirmed_at >= ? LIMIT 1"
-# The standing decisions of one meeting (engine/agenda.py meeting_decisions reads the same).
 _STANDING = (
     "SELECT d.proposal_id, d.version, d.confirmed_at FROM decision d "
-    "WHERE d.meeting_id = ? AND d.retracted_at IS NULL AND d.version = (SELECT "
-    "MAX(v.version) FROM decision v WHERE v.proposal_id = d.proposal_id)"
+    f"WHERE {publication.STANDING_AT_MEETING}"
 )
 _UNCONFIRMED = _STANDING + " AND d.confirmed_at IS NULL LIMIT 1"
 

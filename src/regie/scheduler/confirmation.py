@@ -137,14 +137,8 @@ def _local_day_of(quarter: datetime) -> date:
 
 def _bodies_of(tx: Tx, meeting_ids: set[str]) -> dict[str, str]:
     """meeting id -> body id (few meetings: decisions awaiting confirmation are recent)."""
-    found: dict[str, str] = {}
-    ids = sorted(meeting_ids)
-    for i in range(0, len(ids), 500):
-        chunk = ids[i : i + 500]
-        marks = ", ".join("?" for _ in chunk)
-        for mid, body in tx.all(f"SELECT id, body_id FROM meeting WHERE id IN ({marks})", chunk):
-            found[str(mid)] = str(body)
-    return found
+    sql = "SELECT id, body_id FROM meeting WHERE id IN ({marks})"
+    return {str(mid): str(body) for mid, body in tx.all_in(sql, sorted(meeting_ids))}
 
 
 @dataclass(frozen=True)
